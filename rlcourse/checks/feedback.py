@@ -1,0 +1,227 @@
+"""What every exercise check shares: calling student code safely and reporting in words.
+
+A check either returns a :class:`Feedback` (printed as one line: ``✔ exercise: ...``) or raises
+:class:`ExerciseFailed` whose message says what is wrong and on which input. In IPython the
+failure is shown as that message alone, never as a traceback from inside rlcourse; in nbgrader
+and ``python -m rlcourse grade`` the raised exception marks the test cell as failed.
+
+Typical use inside a check module::
+
+    ex = Exercise("discounted_returns")
+    out = ex.call(student_fn, rewards, 0.9, case="rewards=[1, 0, 2], gamma=0.9")
+    got = ex.as_array(out, shape=(3,), case=...)
+    if not close(got, expected):
+        ex.fail(diagnose(got, {"γ is applied at the wrong end ...": wrong}) or "...", case=...)
+    return ex.passed("3 episodes, 4 discount factors")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import numpy as np
+
+DEFAULT_TIMEOUT_S = 10.0
+
+
+class ExerciseFailed(AssertionError):
+    """A check found a mistake; ``str(err)`` explains it in words."""
+
+
+class ExerciseNotImplemented(ExerciseFailed, NotImplementedError):
+    """The student's function still raises ``NotImplementedError`` (an untouched exercise)."""
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The result of a check that passed."""
+
+    exercise: str
+    message: str
+    passed: bool = True
+
+    def __str__(self) -> str:
+        return f"✔ {self.exercise}: {self.message}"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+class Exercise:
+    """Helpers for checking one exercise; every failure names the exercise and the input."""
+
+    def __init__(self, name: str, timeout_s: float = DEFAULT_TIMEOUT_S):
+        self.name = name
+        self.timeout_s = timeout_s
+
+    def fail(self, message: str, case: str | None = None) -> NoReturn:
+        where = f"\n  input: {case}" if case else ""
+        raise ExerciseFailed(f"✘ {self.name}: {message}{where}")
+
+    def passed(self, message: str) -> Feedback:
+        return Feedback(self.name, message)
+
+    def call(self, fn: Callable[..., Any], *args: Any, case: str | None = None, **kwargs: Any) -> Any:
+        """Call student code: report exceptions, hangs and in-place changes of the inputs in words.
+
+        The arguments are deep-copied before the call, so the student's function cannot change
+        the check's data, and compared afterwards, so that in-place modification is reported.
+        """
+        if not callable(fn):
+            self.fail(f"expected a function, got {type(fn).__name__}", case)
+        given = copy.deepcopy((args, kwargs))
+        before = copy.deepcopy(given)
+        try:
+            with _time_limit(self.timeout_s):
+                out = fn(*given[0], **given[1])
+        except NotImplementedError:
+            raise ExerciseNotImplemented(
+                f"✘ {self.name}: not implemented yet. Replace `raise NotImplementedError()` "
+                "with your code, run that cell, then run this check again."
+            ) from None
+        except _Timeout:
+            self.fail(f"your function did not return within {self.timeout_s:g} s "
+                      "(an endless loop?)", case)
+        except Exception as err:  # student code may raise anything; report it in words
+            self.fail(f"your function raised {type(err).__name__}: {err}", case)
+        if not _same(before, given):
+            self.fail("your function modified its input in place; compute a new array "
+                      "instead (e.g. `x = x.copy()` first, or avoid `+=` on an argument)", case)
+        return out
+
+    def as_array(self, value: Any, *, shape: tuple[int, ...] | None = None,
+                 case: str | None = None, what: str = "the result") -> np.ndarray:
+        """Turn a NumPy array, torch tensor, list or number into float64, checking shape and NaN."""
+        if value is None:
+            self.fail(f"{what} is None: did you forget to `return` it?", case)
+        arr = to_numpy(value)
+        if arr is None:
+            self.fail(f"{what} should be an array or tensor, got {type(value).__name__}", case)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
+                                      or arr.dtype == np.bool_):
+            self.fail(f"{what} should hold numbers, got dtype {arr.dtype}", case)
+        if shape is not None and tuple(arr.shape) != tuple(shape):
+            hint = ""
+            if arr.size == int(np.prod(shape)):
+                hint = " (same number of entries: a reshape, transpose or missing axis?)"
+            elif arr.ndim == 0 or arr.shape == (1,):
+                hint = " (a single number: did you sum or average over the batch?)"
+            self.fail(f"{what} has shape {tuple(arr.shape)}, expected {tuple(shape)}{hint}", case)
+        arr = arr.astype(np.float64)
+        if np.isnan(arr).any():
+            self.fail(f"{what} contains NaN (a log of 0 or of a negative number? "
+                      "an overflow in exp?)", case)
+        if np.isinf(arr).any():
+            self.fail(f"{what} contains inf (an overflow in exp, or log(0)?)", case)
+        return arr
+
+
+def to_numpy(value: Any) -> np.ndarray | None:
+    """A float-friendly NumPy view of a NumPy array, torch tensor, list or number; else None."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, without importing torch
+        return value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, (int, float, np.number, list, tuple)):
+        try:
+            return np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-6, atol: float = 1e-8) -> bool:
+    """Same shape and equal within tolerance."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def diagnose(got: np.ndarray, mistakes: Mapping[str, Any], rtol: float = 1e-6,
+             atol: float = 1e-8) -> str | None:
+    """The message of the first known mistake whose output equals ``got``, else None.
+
+    ``mistakes`` maps a message in words to what a function with that mistake returns (an
+    array, or a callable of no arguments producing it, so that costly ones run only if needed).
+    """
+    for message, wrong in mistakes.items():
+        value = wrong() if callable(wrong) else wrong
+        if value is not None and close(got, np.asarray(value, dtype=np.float64), rtol, atol):
+            return message
+    return None
+
+
+def fmt(x: Any, precision: int = 3) -> str:
+    """A short, readable rendering of an input for failure messages."""
+    arr = to_numpy(x)
+    if arr is None:
+        return repr(x)
+    with np.printoptions(precision=precision, suppress=True, threshold=12, edgeitems=3):
+        return np.array2string(np.asarray(arr), separator=", ")
+
+
+class _Timeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise _Timeout after ``seconds`` (SIGALRM: main thread on POSIX; no limit elsewhere)."""
+    usable = (seconds and seconds > 0 and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise _Timeout()
+
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (tuple, list)):
+        return (type(a) is type(b) and len(a) == len(b)
+                and all(_same(x, y) for x, y in zip(a, b)))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    arr_a, arr_b = to_numpy(a), to_numpy(b)
+    if isinstance(a, (np.ndarray,)) or hasattr(a, "detach"):
+        return (arr_a is not None and arr_b is not None and arr_a.shape == arr_b.shape
+                and bool(np.array_equal(arr_a, arr_b, equal_nan=True)))
+    try:
+        return bool(a == b)
+    except Exception:
+        return True  # objects without a usable ==: nothing to compare
+
+
+def _show_message_only(shell, etype, value, tb, tb_offset=None):
+    """IPython custom-exception hook: show the check's words, not rlcourse's stack."""
+    return [f"{etype.__name__}: {value}"]
+
+
+def _install_ipython_hook() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((ExerciseFailed,), _show_message_only)
+
+
+_install_ipython_hook()

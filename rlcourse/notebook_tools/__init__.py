@@ -1,0 +1,1 @@
+"""Notebook tooling: build student notebooks from solutions, execute solutions, grade submissions."""
