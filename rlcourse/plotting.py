@@ -1,0 +1,120 @@
+"""Plots the notebooks share: learning curves (with seed bands), rolling means, filmstrips.
+
+Every function draws on an ``ax`` you pass (or a new one) and returns it, so notebooks control
+layout; axes are always labelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def _axes(ax=None):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    return ax
+
+
+def rolling_mean(values: Sequence[float], window: int) -> np.ndarray:
+    """Mean of the last ``window`` values at every index (shorter at the start), shape (len,)."""
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1:
+        raise ValueError(f"values must be 1-D, got shape {v.shape}")
+    csum = np.concatenate([[0.0], np.cumsum(v)])
+    idx = np.arange(1, v.size + 1)
+    lo = np.maximum(idx - window, 0)
+    return (csum[idx] - csum[lo]) / (idx - lo)
+
+
+def learning_curve(returns: Sequence[float], window: int = 20, x: Sequence[float] | None = None,
+                   ax=None, label: str | None = None, xlabel: str = "episode",
+                   ylabel: str = "return"):
+    """Raw episode returns (faint) and their rolling mean over ``window`` episodes."""
+    ax = _axes(ax)
+    y = np.asarray(returns, dtype=np.float64)
+    xs = np.arange(y.size) if x is None else np.asarray(x)
+    line = ax.plot(xs, y, alpha=0.25, lw=0.8)[0]
+    ax.plot(xs, rolling_mean(y, window), color=line.get_color(),
+            label=label or f"rolling mean ({window})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="best")
+    return ax
+
+
+def curves_with_band(x: Sequence[float], runs: np.ndarray, ax=None, label: str | None = None,
+                     band: str = "std", xlabel: str = "env steps", ylabel: str = "return",
+                     color=None):
+    """Mean over runs with a shaded band: ``runs`` has shape (n_runs, len(x)).
+
+    ``band`` is ``"std"`` (±1 standard deviation across runs), ``"sem"`` (±1 standard error of
+    the mean) or ``"minmax"``.
+    """
+    ax = _axes(ax)
+    r = np.asarray(runs, dtype=np.float64)
+    if r.ndim != 2 or r.shape[1] != len(x):
+        raise ValueError(f"runs must have shape (n_runs, {len(x)}), got {r.shape}")
+    mean = r.mean(axis=0)
+    if band == "std":
+        lo, hi = mean - r.std(axis=0), mean + r.std(axis=0)
+    elif band == "sem":
+        sem = r.std(axis=0, ddof=1) / np.sqrt(r.shape[0]) if r.shape[0] > 1 else 0 * mean
+        lo, hi = mean - sem, mean + sem
+    elif band == "minmax":
+        lo, hi = r.min(axis=0), r.max(axis=0)
+    else:
+        raise ValueError(f"band must be 'std', 'sem' or 'minmax', got {band!r}")
+    line = ax.plot(x, mean, label=label, color=color)[0]
+    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if label:
+        ax.legend(loc="best")
+    return ax
+
+
+def filmstrip(frames: Sequence[np.ndarray], n: int = 6, title: str | None = None,
+              step_labels: Sequence[int] | None = None):
+    """Show ``n`` evenly spaced RGB frames (each (H, W, 3) uint8) side by side; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    if len(frames) == 0:
+        raise ValueError("frames is empty")
+    idx = np.linspace(0, len(frames) - 1, min(n, len(frames))).round().astype(int)
+    fig, axes = plt.subplots(1, len(idx), figsize=(2.2 * len(idx), 2.4))
+    for ax, i in zip(np.atleast_1d(axes), idx):
+        ax.imshow(frames[i])
+        ax.set_title(f"t = {step_labels[i] if step_labels is not None else i}", fontsize=9)
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def animation_html(frames: Sequence[np.ndarray], fps: int = 30) -> str:
+    """An HTML/JavaScript animation of RGB frames, for ``IPython.display.HTML`` (no ffmpeg needed).
+
+    Its markup holds random element ids: tag the cell that shows it ``nbval-ignore-output``.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib import animation
+
+    fig, ax = plt.subplots(figsize=(3, 3))
+    ax.axis("off")
+    image = ax.imshow(frames[0])
+
+    def update(i):
+        image.set_data(frames[i])
+        return (image,)
+
+    anim = animation.FuncAnimation(fig, update, frames=len(frames), interval=1000 / fps, blit=True)
+    html = anim.to_jshtml(default_mode="loop")
+    plt.close(fig)
+    return html
