@@ -41,16 +41,16 @@ def student_version(solution: NotebookNode) -> NotebookNode:
                 ComputeChecksums(), ClearHiddenTests(), ClearMarkScheme(), ComputeChecksums(),
                 CheckCellMetadata()):
         nb, resources = pre.preprocess(nb, resources)
-    _tag_unfinished(nb)
+    _tag_unfinished(nb, solution)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
     nb.metadata.pop("widgets", None)
     return nb
 
 
-def _tag_unfinished(nb: NotebookNode) -> None:
+def _tag_unfinished(nb: NotebookNode, solution: NotebookNode) -> None:
     unfinished: set[str] = set()  # names bound by cells whose stub raises NotImplementedError
-    for cell in nb.cells:
+    for cell, solved in zip(nb.cells, solution.cells):
         if cell.cell_type != "code":
             continue
         tree = _parse(cell.source)
@@ -66,8 +66,9 @@ def _tag_unfinished(nb: NotebookNode) -> None:
             cell.metadata["tags"] = tags
         else:
             cell.metadata.pop("tags", None)
-        if is_stub:
-            unfinished |= _bound_names(tree)
+        if is_stub:  # what the solved cell binds is what the student's cell fails to bind
+            solved_tree = _parse(solved.source)
+            unfinished |= _bound_names(tree) | (_bound_names(solved_tree) if solved_tree else set())
         if raises_at_top or uses_unfinished:
             unfinished |= _assigned_names(tree)
 

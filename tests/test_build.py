@@ -1,0 +1,188 @@
+"""The single-source build: solutions/ -> notebooks/ with nbgrader's preprocessors, plus tags."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from rlcourse.notebook_tools import build
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+
+
+def _nb(*cells):
+    nb = new_notebook(cells=list(cells))
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
+                                 "display_name": "Python 3"}
+    return nb
+
+
+def _answer(grade_id, source):
+    cell = new_code_cell(source)
+    cell.metadata["nbgrader"] = {"schema_version": 3, "grade": False, "solution": True,
+                                 "locked": False, "grade_id": grade_id}
+    return cell
+
+
+def _check(grade_id, source, points=1):
+    cell = new_code_cell(source)
+    cell.metadata["nbgrader"] = {"schema_version": 3, "grade": True, "solution": False,
+                                 "locked": True, "grade_id": grade_id, "points": points}
+    return cell
+
+
+EXERCISE = _nb(
+    new_markdown_cell("# Demo"),
+    new_code_cell("import numpy as np"),
+    _answer("double", "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"),
+    _check("check_double", "assert double(2) == 4\n### BEGIN HIDDEN TESTS\n"
+                           "assert double(-1) == -2\n### END HIDDEN TESTS"),
+    _answer("top_level", "### BEGIN SOLUTION\ny = double(3)\n### END SOLUTION"),
+    new_code_cell("z = y + 1\nprint(z)"),
+    new_code_cell("w = np.zeros(3)  # uses nothing unfinished"),
+)
+
+
+def _tags(cell):
+    return cell.metadata.get("tags", [])
+
+
+def test_solutions_are_stripped_with_nbgraders_stub():
+    student = build.student_version(EXERCISE)
+    src = student.cells[2].source
+    assert "return 2 * x" not in src
+    assert "raise NotImplementedError()" in src and "# YOUR CODE HERE" in src
+    assert src.startswith("def double(x):")
+
+
+def test_hidden_tests_are_removed_and_visible_ones_kept():
+    check = build.student_version(EXERCISE).cells[3].source
+    assert "assert double(2) == 4" in check
+    assert "double(-1)" not in check and "HIDDEN" not in check
+
+
+def test_outputs_cleared_and_source_untouched():
+    solved = nbformat.from_dict(EXERCISE)
+    solved.cells[1].outputs = [nbformat.v4.new_output("stream", text="hi\n")]
+    solved.cells[1].execution_count = 3
+    student = build.student_version(solved)
+    assert student.cells[1].outputs == [] and student.cells[1].execution_count is None
+    assert solved.cells[1].execution_count == 3, "the solution notebook must not be modified"
+
+
+def test_cells_running_unfinished_code_are_tagged():
+    cells = build.student_version(EXERCISE).cells
+    assert build.RAISES_TAG in _tags(cells[3]), "the check calls double()"
+    assert build.RAISES_TAG in _tags(cells[4]), "a stub that raises at top level"
+    assert build.RAISES_TAG in _tags(cells[5]), "uses y, bound by an unfinished cell"
+    for i in (0, 1, 2, 6):
+        assert build.RAISES_TAG not in _tags(cells[i]), f"cell {i} runs no unfinished code"
+
+
+def test_locked_cells_cannot_be_edited_and_get_checksums():
+    cells = build.student_version(EXERCISE).cells
+    assert cells[3].metadata["editable"] is False and cells[3].metadata["deletable"] is False
+    assert "checksum" in cells[3].metadata["nbgrader"]
+
+
+def test_unmarked_solution_region_is_an_error():
+    bad = _nb(new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION"))
+    with pytest.raises(RuntimeError, match=r"[Ss]olution region"):
+        build.student_version(bad)
+
+
+@pytest.fixture
+def course(tmp_path):
+    (tmp_path / "solutions").mkdir()
+    nbformat.write(EXERCISE, tmp_path / "solutions" / "01_demo.ipynb")
+    return tmp_path
+
+
+def test_build_writes_then_check_passes(course):
+    written = build.build(course / "solutions", course / "notebooks")
+    assert [s.path.name for s in written] == ["01_demo.ipynb"]
+    assert build.build(course / "solutions", course / "notebooks", check=True) == []
+    assert build.build(course / "solutions", course / "notebooks") == [], "idempotent"
+
+
+def test_check_names_the_stale_notebook_and_cell(course):
+    build.build(course / "solutions", course / "notebooks")
+    path = course / "notebooks" / "01_demo.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[5].source = "z = y + 2\nprint(z)"
+    nbformat.write(nb, path)
+    stale = build.build(course / "solutions", course / "notebooks", check=True)
+    assert len(stale) == 1 and stale[0].path == path
+    assert "cell 5" in stale[0].reason and "source differs" in stale[0].reason
+    assert nbformat.read(path, as_version=4).cells[5].source.endswith("print(z)"), \
+        "--check must not write"
+
+
+def test_check_reports_missing_and_orphaned_notebooks(course):
+    (course / "notebooks").mkdir()
+    shutil.copy(course / "solutions" / "01_demo.ipynb", course / "notebooks" / "99_orphan.ipynb")
+    reasons = {s.path.name: s.reason
+               for s in build.build(course / "solutions", course / "notebooks", check=True)}
+    assert reasons["01_demo.ipynb"] == "missing"
+    assert "no source" in reasons["99_orphan.ipynb"]
+
+
+def test_cli_check_exits_nonzero_and_names_the_cell(course):
+    build.build(course / "solutions", course / "notebooks")
+    path = course / "notebooks" / "01_demo.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].source = "import numpy"
+    nbformat.write(nb, path)
+    result = subprocess.run([sys.executable, "-m", "rlcourse", "build", "--check",
+                             "--solutions", str(course / "solutions"),
+                             "--notebooks", str(course / "notebooks")],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "01_demo.ipynb" in result.stderr and "cell 1" in result.stderr
+
+
+def test_repository_notebooks_are_up_to_date():
+    stale = build.build(ROOT / "solutions", ROOT / "notebooks", check=True)
+    assert not stale, "\n".join(f"{s.path}: {s.reason}" for s in stale)
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_solution_notebooks_are_executed_without_errors(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    unrun = [i for i, c in enumerate(code) if c.execution_count is None]
+    assert not unrun, f"{path.name}: code cells {unrun} were not executed (rlcourse execute)"
+    counts = [c.execution_count for c in code]
+    assert counts == list(range(1, len(code) + 1)), f"{path.name}: not run top to bottom once"
+    errors = [c for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{path.name}: stored outputs hold an error"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_exercise_metadata_is_nbgrader_v3(path):
+    nb = nbformat.read(path, as_version=4)
+    ids = []
+    previous = None
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader")
+        if meta is None:
+            previous = cell
+            continue
+        assert meta["schema_version"] == 3
+        assert all(k in meta for k in ("grade", "solution", "locked", "grade_id"))
+        ids.append(meta["grade_id"])
+        if meta["grade"]:
+            assert meta.get("points", 0) > 0, f"grade cell {meta['grade_id']} needs points"
+            assert meta["locked"], f"grade cell {meta['grade_id']} must be locked"
+        if meta["grade"] and cell.cell_type == "code":
+            prev = (previous.metadata.get("nbgrader", {}) if previous is not None else {})
+            assert prev.get("solution") or prev.get("grade"), \
+                f"check {meta['grade_id']} should follow its answer cell"
+        previous = cell
+    assert len(ids) == len(set(ids)), f"{path.name}: duplicate grade_id"

@@ -1,0 +1,66 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from rlcourse import runtime
+
+
+def _draw():
+    return random.random(), np.random.rand(), torch.rand(()).item()  # noqa: NPY002
+
+
+def test_seed_everything_makes_every_generator_repeat():
+    rng_a = runtime.seed_everything(123)
+    first = (*_draw(), rng_a.normal())
+    rng_b = runtime.seed_everything(123)
+    second = (*_draw(), rng_b.normal())
+    assert first == second
+    runtime.seed_everything(124)
+    assert _draw() != first[:3]
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", None, True])
+def test_seed_everything_rejects_bad_seeds(bad):
+    with pytest.raises(ValueError, match="seed"):
+        runtime.seed_everything(bad)
+
+
+def test_get_device_override(monkeypatch):
+    monkeypatch.setenv("RLCOURSE_DEVICE", "cpu")
+    assert runtime.get_device() == torch.device("cpu")
+    monkeypatch.setenv("RLCOURSE_DEVICE", "tpu")
+    with pytest.raises(ValueError, match="RLCOURSE_DEVICE"):
+        runtime.get_device()
+
+
+def test_get_device_refuses_unavailable_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        runtime.get_device("cuda")
+
+
+def test_get_device_order(monkeypatch):
+    monkeypatch.delenv("RLCOURSE_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert runtime.get_device().type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(runtime, "_mps_available", lambda: True)
+    assert runtime.get_device().type == "mps"
+    monkeypatch.setattr(runtime, "_mps_available", lambda: False)
+    assert runtime.get_device().type == "cpu"
+
+
+def test_environment_report_names_missing_packages(capsys):
+    report = runtime.environment_report(("numpy", "surely-not-installed-pkg"))
+    assert report["numpy"] == np.__version__
+    assert report["surely-not-installed-pkg"] is None
+
+
+def test_check_environment_prints_versions(capsys):
+    assert runtime.check_environment() is True
+    out = capsys.readouterr().out
+    for name in runtime.COURSE_PACKAGES:
+        assert name in out
+    assert "device" in out
