@@ -1,0 +1,169 @@
+"""REINFORCE on CartPole-v1 with the NumPy policy of notebook 02, written to be read top to bottom.
+
+One update:
+
+1. run ``num_envs`` environments side by side until each has finished one episode, sampling
+   actions from the softmax policy (:func:`rlcourse.rollout.collect_episodes`);
+2. reward-to-go G_t with discount γ for every step (:func:`rlcourse.returns.reward_to_go`);
+3. advantage A_t = G_t − b_t with b_t the mean of G_t over the episodes still running at step
+   t, then standardised over the batch (mean 0, standard deviation 1);
+4. the gradient of :math:`\\frac{1}{n}\\sum_{t,i} A_{t,i} \\log\\pi(a_{t,i} \\mid s_{t,i})` by
+   hand (:func:`rlcourse.numpy_policy.policy_gradient`), and one Adam step *up* that gradient.
+
+When the mean return of an update's episodes reaches ``target``, the policy is evaluated on
+``eval_episodes`` fresh episodes, **sampling** its actions as it does in training (the argmax
+would be a different, usually better, policy); training stops once that evaluation reaches
+``target``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rlcourse import numpy_policy, returns, rollout
+
+CARTPOLE_THRESHOLD = 475.0  # gymnasium's reward_threshold for CartPole-v1
+
+
+@dataclass
+class History:
+    """What :func:`train` did, one entry per update in the lists.
+
+    ``env_steps`` counts every environment step of training (also those an environment runs
+    after its episode ended while the others finish), not those of evaluations. ``seconds``
+    is wall time since the start, evaluations included. ``solved_env_steps`` and
+    ``solved_seconds`` are those of the first evaluation that reached the target (None if none).
+    """
+
+    seed: int
+    env_steps: list[int] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    mean_return: list[float] = field(default_factory=list)
+    episode_returns: list[np.ndarray] = field(default_factory=list)
+    entropy: list[float] = field(default_factory=list)
+    eval_env_steps: list[int] = field(default_factory=list)
+    eval_mean_return: list[float] = field(default_factory=list)
+    solved_env_steps: int | None = None
+    solved_seconds: float | None = None
+    params: dict[str, np.ndarray] | None = None
+
+    @property
+    def solved(self) -> bool:
+        return self.solved_env_steps is not None
+
+    def summary(self) -> dict:
+        """A JSON-friendly summary (for benchmarks/cartpole.py)."""
+        return {"trainer": "numpy", "seed": self.seed, "solved": self.solved,
+                "solved_env_steps": self.solved_env_steps,
+                "solved_seconds": self.solved_seconds,
+                "updates": len(self.env_steps),
+                "env_steps": self.env_steps[-1] if self.env_steps else 0,
+                "seconds": self.seconds[-1] if self.seconds else 0.0,
+                "last_eval_mean_return": (self.eval_mean_return[-1] if self.eval_mean_return
+                                          else None)}
+
+
+def sampling_policy(params: dict[str, np.ndarray], rng: np.random.Generator):
+    """A function obs (N, D) -> actions (N,) that samples from the softmax policy."""
+    def act(obs: np.ndarray) -> np.ndarray:
+        logits, _ = numpy_policy.forward(params, obs)
+        return numpy_policy.sample_actions(numpy_policy.softmax(logits), rng)
+    return act
+
+
+def advantages(G: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-step batch-mean baseline, then standardised over the real steps; shape (T, N).
+
+    ``G`` and ``mask`` (T, N); entries outside the episodes (``mask`` False) come out 0.
+    """
+    count = mask.sum(axis=1, keepdims=True)
+    baseline = np.where(mask, G, 0.0).sum(axis=1, keepdims=True) / np.maximum(count, 1)
+    adv = np.where(mask, G - baseline, 0.0)
+    real = adv[mask]
+    return np.where(mask, (adv - real.mean()) / (real.std() + 1e-8), 0.0)
+
+
+def train(seed: int = 0, max_env_steps: int = 300_000, num_envs: int = 16, lr: float = 1e-2,
+          gamma: float = 0.99, hidden: int = 64, target: float = CARTPOLE_THRESHOLD,
+          eval_episodes: int = 100, env_id: str = "CartPole-v1", stop_when_solved: bool = True,
+          progress: bool = False) -> History:
+    """Train a D-hidden-A tanh softmax policy with REINFORCE; returns its :class:`History`.
+
+    Args:
+        seed: seeds the weights, the action sampling and the environments.
+        max_env_steps: stop after this many training environment steps.
+        num_envs: episodes per update, collected side by side.
+        lr: Adam's step size (ascent). gamma: discount of the reward-to-go.
+        hidden: width of the hidden layer.
+        target: evaluation threshold (mean undiscounted return over ``eval_episodes``).
+        stop_when_solved: stop at the first evaluation that reaches ``target``.
+        progress: show a tqdm bar over env steps.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(max_env_steps, (int, np.integer)) or max_env_steps < 1:
+        raise ValueError(f"max_env_steps must be a positive integer, got {max_env_steps!r}")
+    start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    envs = rollout.make_vec(env_id, num_envs)
+    obs_dim = envs.single_observation_space.shape[0]
+    n_actions = int(envs.single_action_space.n)
+    params = numpy_policy.init_params(obs_dim, n_actions, hidden, rng)
+    optimiser = numpy_policy.Adam(params, lr=lr, maximize=True)
+    act = sampling_policy(params, rng)  # reads params, which Adam updates in place
+    history = History(seed=int(seed), params=params)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=max_env_steps, unit="step", desc=f"seed {seed}")
+
+    steps = 0
+    update = 0
+    try:
+        while steps < max_env_steps:
+            # 1. one episode per environment (the first reset is seeded, later ones continue)
+            batch = rollout.collect_episodes(envs, act, seed=int(seed) if update == 0 else None)
+            steps += batch.env_steps
+
+            # 2-3. reward-to-go, baseline, standardisation: one weight per real step
+            G = returns.reward_to_go(batch.rewards, gamma, batch.dones)
+            adv = advantages(G, batch.mask)
+
+            # 4. gradient of the mean of A_t log π(a_t|s_t) over the real steps, then ascend
+            m = batch.mask
+            _, grads = numpy_policy.policy_gradient(params, batch.obs[m],
+                                                    batch.actions[m].astype(np.int64),
+                                                    adv[m] / m.sum())
+            optimiser.step(grads)
+            update += 1
+
+            # bookkeeping
+            logits, _ = numpy_policy.forward(params, batch.obs[m])
+            p = numpy_policy.softmax(logits)
+            history.env_steps.append(steps)
+            history.mean_return.append(float(batch.returns.mean()))
+            history.episode_returns.append(batch.returns.copy())
+            history.entropy.append(float(-(p * numpy_policy.log_softmax(logits)).sum(1).mean()))
+            if bar is not None:
+                bar.update(batch.env_steps)
+                bar.set_postfix(mean_return=f"{batch.returns.mean():.0f}")
+
+            if batch.returns.mean() >= target:
+                score = rollout.evaluate(env_id, sampling_policy(params, rng), eval_episodes,
+                                         seed=int(seed) + 10_000 + update).mean()
+                history.eval_env_steps.append(steps)
+                history.eval_mean_return.append(float(score))
+                if score >= target and history.solved_env_steps is None:
+                    history.solved_env_steps = steps
+                    history.solved_seconds = time.perf_counter() - start
+            history.seconds.append(time.perf_counter() - start)
+            if stop_when_solved and history.solved:
+                break
+    finally:
+        envs.close()
+        if bar is not None:
+            bar.close()
+    return history
