@@ -20,10 +20,14 @@ from __future__ import annotations
 import contextlib
 import copy
 import signal
+import sysconfig
 import threading
+import time
+import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 
@@ -78,8 +82,8 @@ class Exercise:
         """
         if not callable(fn):
             self.fail(f"expected a function, got {type(fn).__name__}", case)
-        given = copy.deepcopy((args, kwargs))
-        before = copy.deepcopy(given)
+        given = _copy((args, kwargs))
+        before = _copy(given)
         try:
             with _time_limit(self.timeout_s):
                 out = fn(*given[0], **given[1])
@@ -91,16 +95,27 @@ class Exercise:
         except _Timeout:
             self.fail(f"your function did not return within {self.timeout_s:g} s "
                       "(an endless loop?)", case)
+        except SystemExit as err:
+            self.fail(f"your function called sys.exit({err.code if err.code is not None else ''})"
+                      "; return a value instead", case)
         except Exception as err:  # student code may raise anything; report it in words
-            self.fail(f"your function raised {type(err).__name__}: {err}", case)
+            self.fail(f"your function raised {type(err).__name__}: {err}"
+                      f"{_where(err.__traceback__)}", case)
         if not _same(before, given):
             self.fail("your function modified its input in place; compute a new array "
                       "instead (e.g. `x = x.copy()` first, or avoid `+=` on an argument)", case)
         return out
 
     def as_array(self, value: Any, *, shape: tuple[int, ...] | None = None,
-                 case: str | None = None, what: str = "the result") -> np.ndarray:
-        """Turn a NumPy array, torch tensor, list or number into float64, checking shape and NaN."""
+                 case: str | None = None, what: str = "the result",
+                 kind: Literal["float", "int", "bool"] | None = None) -> np.ndarray:
+        """Turn a NumPy array, torch tensor, list or number into float64, checking it first.
+
+        Reports in words: None (a missing ``return``), a non-numeric or complex dtype, a dtype
+        of the wrong ``kind`` when one is asked for (``"float"``, ``"int"`` for e.g. sampled
+        actions, ``"bool"``), a wrong ``shape`` (with a hint when only the layout differs or a
+        batch was reduced), NaN and inf.
+        """
         if value is None:
             self.fail(f"{what} is None: did you forget to `return` it?", case)
         arr = to_numpy(value)
@@ -109,6 +124,22 @@ class Exercise:
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
                                       or arr.dtype == np.bool_):
             self.fail(f"{what} should hold numbers, got dtype {arr.dtype}", case)
+        if np.issubdtype(arr.dtype, np.complexfloating):
+            self.fail(f"{what} has complex dtype {arr.dtype}; expected real numbers "
+                      "(a square root or log of a negative number?)", case)
+        if kind is not None:
+            ok = {"float": np.issubdtype(arr.dtype, np.floating),
+                  "int": np.issubdtype(arr.dtype, np.integer),
+                  "bool": arr.dtype == np.bool_}
+            if kind not in ok:
+                raise ValueError(f"kind must be 'float', 'int' or 'bool', got {kind!r}")
+            if not ok[kind]:
+                hint = {"float": " (integer arithmetic? `np.zeros(n, dtype=int)`, or a "
+                                 "Python int literal where a float was needed?)",
+                        "int": " (indices and discrete actions are integers: sampled with "
+                               "`rng.choice` / `Categorical.sample()`, not probabilities)",
+                        "bool": ""}[kind]
+                self.fail(f"{what} has dtype {arr.dtype}, expected a {kind} dtype{hint}", case)
         if shape is not None and tuple(arr.shape) != tuple(shape):
             hint = ""
             if arr.size == int(np.prod(shape)):
@@ -128,7 +159,11 @@ class Exercise:
 def to_numpy(value: Any) -> np.ndarray | None:
     """A float-friendly NumPy view of a NumPy array, torch tensor, list or number; else None."""
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, without importing torch
-        return value.detach().cpu().numpy()
+        tensor = value.detach().cpu()
+        try:
+            return tensor.numpy()
+        except (TypeError, RuntimeError):  # bfloat16 and other dtypes NumPy lacks
+            return tensor.double().numpy()
     if isinstance(value, np.ndarray):
         return value
     if isinstance(value, (int, float, np.number, list, tuple)):
@@ -185,33 +220,89 @@ def _time_limit(seconds: float) -> Iterator[None]:
         raise _Timeout()
 
     previous = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    outer, _ = signal.getitimer(signal.ITIMER_REAL)  # an enclosing limit keeps running
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer) if outer else seconds)
+    start = time.monotonic()
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 1e-3))
 
 
-def _same(a: Any, b: Any) -> bool:
+def _copy(value: Any) -> Any:
+    """A deep copy; torch tensors that refuse ``deepcopy`` (non-leaf ones) are cloned."""
+    try:
+        return copy.deepcopy(value)
+    except Exception:
+        if isinstance(value, (tuple, list)):
+            return type(value)(_copy(v) for v in value)
+        if isinstance(value, dict):
+            return {k: _copy(v) for k, v in value.items()}
+        if hasattr(value, "detach") and hasattr(value, "clone"):
+            return value.detach().clone().requires_grad_(bool(value.requires_grad))
+        raise
+
+
+def _same(a: Any, b: Any, depth: int = 0) -> bool:
+    """Whether two deep copies still hold equal values (arrays, tensors, modules, objects)."""
+    if depth > 20:
+        return True
     if isinstance(a, (tuple, list)):
         return (type(a) is type(b) and len(a) == len(b)
-                and all(_same(x, y) for x, y in zip(a, b)))
+                and all(_same(x, y, depth + 1) for x, y in zip(a, b)))
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    arr_a, arr_b = to_numpy(a), to_numpy(b)
-    if isinstance(a, (np.ndarray,)) or hasattr(a, "detach"):
+        return a.keys() == b.keys() and all(_same(a[k], b[k], depth + 1) for k in a)
+    if isinstance(a, np.ndarray) or hasattr(a, "detach"):
+        arr_a, arr_b = to_numpy(a), to_numpy(b)
         return (arr_a is not None and arr_b is not None and arr_a.shape == arr_b.shape
                 and bool(np.array_equal(arr_a, arr_b, equal_nan=True)))
+    if callable(getattr(a, "state_dict", None)):  # a torch module or optimiser: its parameters
+        try:
+            return _same(dict(a.state_dict()), dict(b.state_dict()), depth + 1)
+        except Exception:
+            return True
+    if type(a).__eq__ is object.__eq__:  # identity equality says nothing about two copies
+        if hasattr(a, "__dict__") and hasattr(b, "__dict__"):
+            return _same(vars(a), vars(b), depth + 1)
+        return True
     try:
         return bool(a == b)
     except Exception:
         return True  # objects without a usable ==: nothing to compare
 
 
+_LIBRARY_DIRS = tuple({str(Path(__file__).resolve().parent.parent)}
+                      | {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib",
+                                                            "platlib")})
+
+
+def _where(tb: Any) -> str:
+    """`` (at line N of your cell: `code`)`` for the last frame of the student's own code."""
+    frames = [f for f in traceback.extract_tb(tb)
+              if not f.filename.startswith(_LIBRARY_DIRS) and not f.filename.startswith("<frozen")]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    name = Path(frame.filename).name
+    ipython_cell = "ipykernel_" in frame.filename or frame.filename.startswith("<ipython-input")
+    where = f"line {frame.lineno} of your cell" if ipython_cell else f"line {frame.lineno} of {name}"
+    code = (frame.line or "").strip()
+    return f" (at {where}: `{code}`)" if code else f" (at {where})"
+
+
 def _show_message_only(shell, etype, value, tb, tb_offset=None):
-    """IPython custom-exception hook: show the check's words, not rlcourse's stack."""
-    return [f"{etype.__name__}: {value}"]
+    """IPython custom-exception hook: show the check's words, not rlcourse's stack.
+
+    IPython does not display what a custom handler returns, so the handler shows the message
+    itself with ``shell._showtraceback``, the method every IPython front end implements (the
+    kernel turns it into the cell's ``error`` output, which nbgrader and nbval read).
+    """
+    stb = [str(value)]
+    shell._showtraceback(etype, value, stb)
+    return stb
 
 
 def _install_ipython_hook() -> None:
