@@ -1,0 +1,331 @@
+"""Checks for the exercises of 02_numpy_backprop: softmax, the backward pass, the episode's
+policy gradient and the REINFORCE update, each naming the typical mistake when it sees it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from rlcourse import numpy_policy, returns
+from rlcourse.checks.feedback import Exercise, Feedback, close, diagnose, fmt, to_numpy
+
+# --- exercise 1: a stable softmax and log-softmax -----------------------------------------------
+
+_SOFTMAX_CASES = (
+    # square first: a max/sum without keepdims then broadcasts silently instead of raising
+    np.array([[1.0, 2.0], [3.0, 5.0]]),
+    np.array([[0.5, -1.0, 2.0]]),
+    np.array([[0.0, 0.0, 0.0, 0.0], [1.0, 2.0, 3.0, 4.0], [-3.0, 0.0, 2.0, 2.0]]),
+    np.array([[1000.0, 999.0, 998.0], [-1000.0, -1001.0, -1002.0]]),  # exp overflows/underflows
+    np.array([[0.0, -800.0], [50.0, -750.0]]),  # log(softmax) underflows to log(0) = -inf
+)
+
+
+def _naive_softmax(z):
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _no_keepdims(z, log=False):
+    shifted = z - z.max(axis=-1)  # (B, A) - (B,): broadcasts along the wrong axis when B == A
+    if log:
+        return shifted - np.log(np.exp(shifted).sum(axis=-1))
+    e = np.exp(shifted)
+    return e / e.sum(axis=-1)
+
+
+def _over_axis0(z, log=False):
+    shifted = z - z.max(axis=0, keepdims=True)
+    if log:
+        return shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
+    e = np.exp(shifted)
+    return e / e.sum(axis=0, keepdims=True)
+
+
+def _over_everything(z, log=False):
+    shifted = z - z.max()
+    if log:
+        return shifted - np.log(np.exp(shifted).sum())
+    return np.exp(shifted) / np.exp(shifted).sum()
+
+
+_AXIS_MISTAKES = {
+    "broadcasting over the batch is wrong: you normalised over axis 0 (the batch); each row "
+    "(one state) must be normalised over its actions, the last axis": _over_axis0,
+    "broadcasting over the batch is wrong: you normalised over the whole array at once; "
+    "normalise each row over the last axis (axis=-1)": _over_everything,
+    "broadcasting over the batch is wrong: `z.max(axis=-1)` has shape (B,), and subtracting "
+    "it from (B, A) pairs row maxima with columns; use `keepdims=True` (shape (B, 1))":
+        _no_keepdims,
+}
+
+
+def _axis_mistakes(z: np.ndarray, log: bool) -> dict[str, Callable[[], np.ndarray]]:
+    return {m: (lambda f=f: f(z, log=log)) for m, f in _AXIS_MISTAKES.items()}
+
+
+def check_softmax(softmax: Callable, log_softmax: Callable) -> Feedback:
+    """``softmax(z)`` and ``log_softmax(z)`` over the last axis of a batch of logits (B, A)."""
+    ex = Exercise("softmax and log_softmax")
+    for z in _SOFTMAX_CASES:
+        case = f"z = {fmt(z)}"
+        want_p = numpy_policy.softmax(z)
+        with np.errstate(all="ignore"):  # a naive exp(1000) warns; the check reports it in words
+            raw = ex.call(softmax, z, case=case)
+        raw_np = to_numpy(raw)
+        if raw_np is not None and raw_np.shape == z.shape and not np.all(np.isfinite(raw_np)):
+            ex.fail("softmax overflowed: np.exp(1000) is inf and inf/inf is NaN. Subtract each "
+                    "row's maximum before exp (it cancels in the ratio)", case)
+        got_p = ex.as_array(raw, shape=z.shape, case=case, what="softmax(z)")
+        if not close(got_p, want_p, rtol=1e-6, atol=1e-12):
+            with np.errstate(all="ignore"):
+                msg = diagnose(got_p, _axis_mistakes(z, log=False))
+            ex.fail(msg or f"expected {fmt(want_p)}, got {fmt(got_p)}", case)
+
+        want_lp = numpy_policy.log_softmax(z)
+        with np.errstate(all="ignore"):
+            raw = ex.call(log_softmax, z, case=case)
+        raw_np = to_numpy(raw)
+        if raw_np is not None and raw_np.shape == z.shape and not np.all(np.isfinite(raw_np)):
+            ex.fail("log_softmax returned -inf or NaN: np.log(softmax(z)) takes log(0) once a "
+                    "probability underflows. Compute (z - max) - log(sum(exp(z - max))) "
+                    "directly, without forming the probabilities", case)
+        got_lp = ex.as_array(raw, shape=z.shape, case=case, what="log_softmax(z)")
+        if not close(got_lp, want_lp, rtol=1e-6, atol=1e-9):
+            shifted = z - z.max(axis=-1, keepdims=True)
+            with np.errstate(all="ignore"):
+                msg = diagnose(got_lp, {
+                    "the log-sum-exp term is missing: log π_j = (z_j − m) − log Σ_k exp(z_k − m)":
+                        shifted,
+                    "you returned the probabilities, not their logarithm": want_p,
+                    **_axis_mistakes(z, log=True),
+                })
+            ex.fail(msg or f"expected {fmt(want_lp)}, got {fmt(got_lp)}", case)
+    return ex.passed(f"{len(_SOFTMAX_CASES)} batches of logits, exp-overflowing ones included")
+
+
+# --- shared data for exercises 2-4 --------------------------------------------------------------
+
+def _network(seed: int, obs_dim: int, hidden: int, n_actions: int, batch: int):
+    rng = np.random.default_rng(seed)
+    params = numpy_policy.init_params(obs_dim, n_actions, hidden=hidden, rng=rng, out_scale=1.0)
+    params["b2"] = rng.normal(size=n_actions)
+    obs = rng.normal(size=(batch, obs_dim))
+    return params, obs, rng
+
+
+def _grad_dict(ex: Exercise, out: Any, params: Mapping[str, np.ndarray], case: str,
+               what: str, batch: int) -> dict[str, np.ndarray]:
+    if not isinstance(out, Mapping):
+        ex.fail(f"{what} should be a dict with keys {list(numpy_policy.PARAM_NAMES)}, got "
+                f"{type(out).__name__}", case)
+    missing = [k for k in numpy_policy.PARAM_NAMES if k not in out]
+    if missing:
+        ex.fail(f"{what} is missing the key(s) {missing}; it needs one entry per weight, "
+                f"{list(numpy_policy.PARAM_NAMES)}", case)
+    got = {}
+    for k in numpy_policy.PARAM_NAMES:
+        shape = params[k].shape
+        arr = to_numpy(out[k])
+        if arr is not None and k.startswith("b") and arr.shape == (batch, *shape):
+            ex.fail(f"broadcasting over the batch is wrong: {what}[{k!r}] has one row per state "
+                    f"{arr.shape}; the batch's contributions add up: sum over axis 0", case)
+        got[k] = ex.as_array(out[k], shape=shape, case=case, what=f"{what}[{k!r}]")
+    return got
+
+
+def _flat(grads: Mapping[str, np.ndarray]) -> np.ndarray:
+    return np.concatenate([np.ravel(grads[k]) for k in numpy_policy.PARAM_NAMES])
+
+
+def _first_wrong_key(got, want, rtol=1e-6, atol=1e-9) -> str | None:
+    for k in numpy_policy.PARAM_NAMES:
+        if not close(got[k], want[k], rtol, atol):
+            return k
+    return None
+
+
+# --- exercise 2: the backward pass --------------------------------------------------------------
+
+def _backward_no_tanh(dz, cache):
+    dh = dz @ cache.W2.T
+    return {"W1": cache.obs.T @ dh, "b1": dh.sum(0), "W2": cache.h.T @ dz, "b2": dz.sum(0)}
+
+
+def _backward_mean(dz, cache):
+    return {k: v / dz.shape[0] for k, v in numpy_policy.backward(dz, cache).items()}
+
+
+def _backward_tanh_of_h(dz, cache):
+    dh = dz @ cache.W2.T
+    dpre = dh * (1.0 - np.tanh(cache.h) ** 2)
+    return {"W1": cache.obs.T @ dpre, "b1": dpre.sum(0), "W2": cache.h.T @ dz, "b2": dz.sum(0)}
+
+
+def check_backward(backward: Callable) -> Feedback:
+    """``backward(dlogits, cache) -> {"W1", "b1", "W2", "b2"}`` for the tanh network."""
+    ex = Exercise("backward")
+    sizes = ((4, 5, 3, 6), (4, 8, 2, 1), (3, 4, 2, 16))
+    for seed, (d, h, a, b) in enumerate(sizes):
+        params, obs, rng = _network(seed, d, h, a, b)
+        _, cache = numpy_policy.forward(params, obs)
+        dz = rng.normal(size=(b, a))
+        case = f"batch of {b} states, obs_dim={d}, hidden={h}, n_actions={a}, random dlogits"
+        want = numpy_policy.backward(dz, cache)
+        got = _grad_dict(ex, ex.call(backward, dz, cache, case=case), params, case,
+                         "the gradients", b)
+        wrong = _first_wrong_key(got, want)
+        if wrong is None:
+            continue
+        msg = diagnose(_flat(got), {
+            "the tanh's derivative is missing: on the way down through the hidden layer multiply "
+            "by 1 − h², where h = tanh(pre) is the cached activation": _flat(_backward_no_tanh(
+                dz, cache)),
+            "tanh' is 1 − tanh(pre)² = 1 − h²: the cache holds h = tanh(pre) already, so "
+            "np.tanh(h) applies tanh twice": _flat(_backward_tanh_of_h(dz, cache)),
+            "you averaged over the batch (divided by B); backward must return the gradient of "
+            "the sum, as its input dlogits already holds each row's weight":
+                _flat(_backward_mean(dz, cache)),
+            "the gradient's sign is flipped": -_flat(want),
+        })
+        if msg is None and wrong.startswith("b"):
+            msg = f"{wrong} is wrong: a bias is added to every row, so its gradient is the sum " \
+                  f"of the rows of the gradient below it (axis 0)"
+        if msg is None and wrong in ("W1", "W2"):
+            msg = (f"{wrong} is wrong (the other gradients may be too): dW = input.T @ dout, "
+                   f"with input the layer's input (obs for W1, h for W2)")
+        ex.fail(msg or f"{wrong}: expected {fmt(want[wrong])}, got {fmt(got[wrong])}", case)
+    return ex.passed(f"all four gradients right on {len(sizes)} networks and batches "
+                     "(a batch of one included)")
+
+
+# --- exercise 3: the episode's policy gradient --------------------------------------------------
+
+def _pg(params, obs, actions, weights, dlogits_fn):
+    logits, cache = numpy_policy.forward(params, obs)
+    return numpy_policy.backward(dlogits_fn(logits, actions, weights), cache)
+
+
+def _pg_mistakes(params, obs, actions, G) -> dict[str, Callable[[], np.ndarray]]:
+    def onehot(z, a):
+        return numpy_policy.one_hot(a, z.shape[1])
+
+    def right(z, a):
+        return numpy_policy.log_prob_grad(z, a)
+
+    variants = {
+        "only the chosen logit got gradient: ∂ log π(a|s)/∂z_j = 1[j = a] − π_j is non-zero at "
+        "every logit j (the softmax couples them), not only at j = a":
+            lambda z, a, w: w[:, None] * onehot(z, a) * right(z, a),
+        "the −π part is missing: you differentiated z_a alone, as if the chosen output did not "
+        "depend on the other logits; log π_a = z_a − log Σ_k exp(z_k), whose second term gives "
+        "−π_j at every logit":
+            lambda z, a, w: w[:, None] * onehot(z, a),
+        "the sign is flipped: (π − one-hot) is the gradient of the loss −G log π (descent); "
+        "the policy gradient is G (one-hot − π), which the update ascends":
+            lambda z, a, w: -w[:, None] * right(z, a),
+        "the return weight is missing: each step's ∇ log π(a_t|s_t) must be multiplied by its "
+        "return G_t":
+            lambda z, a, w: right(z, a),
+        "broadcasting over the batch is wrong: `returns * (one_hot - probs)` multiplies the "
+        "action columns by the returns; weight the rows (time steps): returns[:, None]":
+            lambda z, a, w: w[None, :] * right(z, a) if z.shape[0] == z.shape[1] else None,
+        "you averaged over the steps (divided by T); the episode's gradient is the sum "
+        "Σ_t G_t ∇ log π(a_t|s_t)":
+            lambda z, a, w: w[:, None] * right(z, a) / len(w),
+        "every step was weighted by G_0, the whole episode's return; step t's weight is G_t, the "
+        "return from t on":
+            lambda z, a, w: w[0] * right(z, a),
+    }
+    out = {}
+    for msg, fn in variants.items():
+        def compute(fn=fn):
+            logits, _ = numpy_policy.forward(params, obs)
+            if fn(logits, actions, G) is None:
+                return None
+            return _flat(_pg(params, obs, actions, G, fn))
+        out[msg] = compute
+    return out
+
+
+def _episode(seed: int, T: int, n_actions: int, obs_dim: int = 4, hidden: int = 5):
+    params, obs, rng = _network(seed, obs_dim, hidden, n_actions, T)
+    actions = rng.integers(0, n_actions, size=T)
+    rewards = rng.uniform(0.0, 2.0, size=T)
+    return params, obs, actions, rewards
+
+
+_EPISODES = ((10, 2, 2), (11, 6, 3), (12, 1, 2), (13, 9, 4))  # (seed, T, A): T == A first
+
+
+def check_policy_gradient(episode_policy_gradient: Callable) -> Feedback:
+    """``episode_policy_gradient(params, obs, actions, G)``: Σ_t G_t ∇_θ log π(a_t|s_t)."""
+    ex = Exercise("episode_policy_gradient")
+    for seed, T, A in _EPISODES:
+        params, obs, actions, rewards = _episode(seed, T, A)
+        G = returns.discounted_returns(rewards, 0.9)
+        case = (f"T={T} steps, {A} actions, actions={fmt(actions)}, "
+                f"returns={fmt(G)}")
+        _, want = numpy_policy.policy_gradient(params, obs, actions, G)
+        out = ex.call(episode_policy_gradient, params, obs, actions, G, case=case)
+        got = _grad_dict(ex, out, params, case, "the gradient", T)
+        if _first_wrong_key(got, want) is None:
+            continue
+        msg = diagnose(_flat(got), _pg_mistakes(params, obs, actions, G))
+        ex.fail(msg or "the gradient differs from Σ_t G_t ∇ log π(a_t|s_t); at the logits it "
+                "is G_t (one-hot(a_t) − π_t), then backward through the network", case)
+    return ex.passed(f"{len(_EPISODES)} episodes, 2 to 4 actions, a one-step episode included")
+
+
+# --- exercise 4: the update step ----------------------------------------------------------------
+
+def _update_with(params, obs, actions, weights, lr, sign=1.0):
+    _, g = numpy_policy.policy_gradient(params, obs, actions, weights)
+    return _flat({k: params[k] + sign * lr * g[k] for k in params})
+
+
+def _update_mistakes(params, obs, actions, rewards, gamma, lr):
+    T = len(rewards)
+    G = returns.discounted_returns(rewards, gamma)
+
+    def step(weights, lr=lr, sign=1.0):
+        return lambda: _update_with(params, obs, actions, weights, lr, sign)
+
+    return {
+        "you left the parameters unchanged": _flat(params),
+        "the sign is flipped: θ − α∇J descends; REINFORCE ascends the expected return, "
+        "θ ← θ + α Σ_t G_t ∇ log π(a_t|s_t)": step(G, sign=-1.0),
+        "the return weight is missing: every step's gradient must be multiplied by its "
+        "return G_t": step(np.ones(T)),
+        "the steps were weighted by the immediate rewards r_t, not by the returns "
+        "G_t = r_t + γ r_{t+1} + ...": step(rewards),
+        "every step was weighted by G_0, the whole episode's return; step t's weight is G_t":
+            step(np.full(T, G[0])),
+        "the steps were weighted by undiscounted returns: gamma is missing":
+            step(returns.discounted_returns(rewards, 1.0)),
+        "the learning rate is missing: θ ← θ + α ∇J": step(G, lr=1.0),
+        "you averaged over the steps (divided by T); the episode's update is the sum over t":
+            step(G / T),
+    }
+
+
+def check_reinforce_update(reinforce_update: Callable) -> Feedback:
+    """``reinforce_update(params, obs, actions, rewards, gamma, lr)`` -> new params:
+    θ + α Σ_t G_t ∇_θ log π(a_t|s_t) for one episode."""
+    ex = Exercise("reinforce_update")
+    cases = ((20, 5, 2, 0.9, 0.1), (21, 7, 3, 0.5, 0.05), (22, 1, 2, 0.99, 0.2))
+    for seed, T, A, gamma, lr in cases:
+        params, obs, actions, rewards = _episode(seed, T, A)
+        case = (f"T={T} steps, {A} actions, rewards={fmt(rewards)}, gamma={gamma}, lr={lr}")
+        G = returns.discounted_returns(rewards, gamma)
+        _, grads = numpy_policy.policy_gradient(params, obs, actions, G)
+        want = {k: params[k] + lr * grads[k] for k in params}
+        out = ex.call(reinforce_update, params, obs, actions, rewards, gamma, lr, case=case)
+        got = _grad_dict(ex, out, params, case, "the new params", T)
+        if _first_wrong_key(got, want, rtol=1e-7, atol=1e-10) is None:
+            continue
+        msg = diagnose(_flat(got), _update_mistakes(params, obs, actions, rewards, gamma, lr))
+        ex.fail(msg or "the new parameters differ from θ + α Σ_t G_t ∇ log π(a_t|s_t)", case)
+    return ex.passed(f"{len(cases)} episodes, different γ and α, a one-step episode included")

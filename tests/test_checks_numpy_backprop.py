@@ -1,0 +1,221 @@
+"""The checks of 02_numpy_backprop accept correct answers (NumPy or torch) and name mistakes."""
+
+import numpy as np
+import pytest
+import torch
+
+from rlcourse import numpy_policy, returns
+from rlcourse.checks import numpy_backprop as check
+from rlcourse.checks.feedback import ExerciseFailed, ExerciseNotImplemented
+
+# --- exercise 1: softmax ------------------------------------------------------------------------
+
+
+def softmax_ok(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def log_softmax_ok(z):
+    return z - np.logaddexp.reduce(z, axis=-1, keepdims=True)  # another stable formulation
+
+
+def test_softmax_accepts_numpy_and_torch_answers():
+    assert check.check_softmax(softmax_ok, log_softmax_ok)
+    assert check.check_softmax(lambda z: torch.softmax(torch.tensor(z), -1),
+                               lambda z: torch.log_softmax(torch.tensor(z), -1))
+
+
+@pytest.mark.parametrize("softmax, log_softmax, message", [
+    (lambda z: np.exp(z) / np.exp(z).sum(-1, keepdims=True), log_softmax_ok,
+     "softmax overflowed.*Subtract each row's maximum"),
+    (softmax_ok, lambda z: np.log(softmax_ok(z)), "log_softmax returned -inf.*log\\(0\\)"),
+    (lambda z: np.exp(z - z.max(0)) / np.exp(z - z.max(0)).sum(0), log_softmax_ok,
+     "broadcasting over the batch is wrong: you normalised over axis 0"),
+    (lambda z: np.exp(z - z.max(-1)) / np.exp(z - z.max(-1)).sum(-1), log_softmax_ok,
+     "broadcasting over the batch is wrong: `z.max\\(axis=-1\\)` has shape \\(B,\\)"),
+    (lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum(), log_softmax_ok,
+     "normalised over the whole array"),
+    (softmax_ok, lambda z: z - z.max(-1, keepdims=True), "the log-sum-exp term is missing"),
+    (softmax_ok, softmax_ok, "you returned the probabilities, not their logarithm"),
+    (softmax_ok, lambda z: None, "log_softmax\\(z\\) is None"),
+])
+def test_softmax_names_mistakes(softmax, log_softmax, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check.check_softmax(softmax, log_softmax)
+
+
+def test_softmax_unfinished():
+    def stub(z):
+        raise NotImplementedError()
+    with pytest.raises(ExerciseNotImplemented):
+        check.check_softmax(stub, stub)
+
+
+# --- exercise 2: backward -----------------------------------------------------------------------
+
+
+def backward_ok(dlogits, cache):
+    obs, h, W2 = cache  # the cache also unpacks like a tuple
+    dpre = (dlogits @ W2.T) * (1 - h * h)
+    return {"W2": np.einsum("bh,ba->ha", h, dlogits), "b2": dlogits.sum(0),
+            "W1": np.einsum("bd,bh->dh", obs, dpre), "b1": np.add.reduce(dpre, axis=0)}
+
+
+def backward_torch(dlogits, cache):
+    obs = torch.tensor(cache.obs)
+    h, W2, dz = torch.tensor(cache.h), torch.tensor(cache.W2), torch.tensor(dlogits)
+    dpre = dz @ W2.T * (1 - h**2)
+    return {"W1": obs.T @ dpre, "b1": dpre.sum(0), "W2": h.T @ dz, "b2": dz.sum(0)}
+
+
+def test_backward_accepts_alternatives():
+    assert check.check_backward(backward_ok)
+    assert check.check_backward(backward_torch)
+
+
+def no_tanh(dz, c):
+    dh = dz @ c.W2.T
+    return {"W1": c.obs.T @ dh, "b1": dh.sum(0), "W2": c.h.T @ dz, "b2": dz.sum(0)}
+
+
+def bias_not_summed(dz, c):
+    g = numpy_policy.backward(dz, c)
+    return dict(g, b1=(dz @ c.W2.T) * (1 - c.h**2))
+
+
+def averaged(dz, c):
+    return {k: v / len(dz) for k, v in numpy_policy.backward(dz, c).items()}
+
+
+def wrong_W2(dz, c):
+    return dict(numpy_policy.backward(dz, c), W2=c.h.T @ dz * 2)
+
+
+@pytest.mark.parametrize("fn, message", [
+    (no_tanh, "the tanh's derivative is missing"),
+    (bias_not_summed, "broadcasting over the batch is wrong: .*\\['b1'\\] has one row per state"),
+    (averaged, "you averaged over the batch"),
+    (wrong_W2, "W2 is wrong"),
+    (lambda dz, c: [1, 2, 3, 4], "should be a dict with keys"),
+    (lambda dz, c: {"W1": 0}, "missing the key\\(s\\) \\['b1', 'W2', 'b2'\\]"),
+])
+def test_backward_names_mistakes(fn, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check.check_backward(fn)
+
+
+# --- exercise 3: the episode's policy gradient --------------------------------------------------
+
+
+def pg_ok(params, obs, actions, G):
+    logits, cache = numpy_policy.forward(params, obs)
+    dlogits = G[:, None] * (np.eye(logits.shape[1])[actions] - numpy_policy.softmax(logits))
+    return numpy_policy.backward(dlogits, cache)
+
+
+def pg_torch(params, obs, actions, G):
+    p = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    z = torch.tanh(torch.tensor(obs) @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
+    logp = torch.distributions.Categorical(logits=z).log_prob(torch.as_tensor(actions))
+    (torch.as_tensor(G) * logp).sum().backward()
+    return {k: v.grad for k, v in p.items()}
+
+
+def test_policy_gradient_accepts_alternatives():
+    assert check.check_policy_gradient(pg_ok)
+    assert check.check_policy_gradient(pg_torch)
+    assert check.check_policy_gradient(lambda p, o, a, G: numpy_policy.policy_gradient(p, o, a, G)[1])
+
+
+def pg_with(dlogits_fn):
+    def fn(params, obs, actions, G):
+        logits, cache = numpy_policy.forward(params, obs)
+        onehot = np.eye(logits.shape[1])[actions]
+        return numpy_policy.backward(dlogits_fn(onehot, numpy_policy.softmax(logits), G), cache)
+    return fn
+
+
+@pytest.mark.parametrize("dlogits_fn, message", [
+    (lambda y, p, G: G[:, None] * y * (1 - p), "only the chosen logit got gradient"),
+    (lambda y, p, G: G[:, None] * y, "the −π part is missing"),
+    (lambda y, p, G: G[:, None] * (p - y), "the sign is flipped"),
+    (lambda y, p, G: y - p, "the return weight is missing"),
+    (lambda y, p, G: G * (y - p), "broadcasting over the batch is wrong: `returns \\* "),
+    (lambda y, p, G: G[:, None] * (y - p) / len(G), "you averaged over the steps"),
+    (lambda y, p, G: G[0] * (y - p), "every step was weighted by G_0"),
+])
+def test_policy_gradient_names_mistakes(dlogits_fn, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check.check_policy_gradient(pg_with(dlogits_fn))
+
+
+def test_policy_gradient_reports_in_place_changes():
+    def in_place(params, obs, actions, G):
+        g = pg_ok(params, obs, actions, G)
+        params["b2"][:] = 0  # e.g. a "zero the gradients" step aimed at the wrong dict
+        return g
+    with pytest.raises(ExerciseFailed, match="modified its input in place"):
+        check.check_policy_gradient(in_place)
+
+
+# --- exercise 4: the update step ----------------------------------------------------------------
+
+
+def update_ok(params, obs, actions, rewards, gamma, lr):
+    G = returns.discounted_returns(rewards, gamma)
+    return numpy_policy.ascent_step(params, pg_ok(params, obs, actions, G), lr)
+
+
+def update_with(weights_fn, sign=1.0, use_lr=True):
+    def fn(params, obs, actions, rewards, gamma, lr):
+        w = weights_fn(rewards, gamma)
+        _, g = numpy_policy.policy_gradient(params, obs, actions, w)
+        return {k: params[k] + sign * (lr if use_lr else 1.0) * g[k] for k in params}
+    return fn
+
+
+def G_of(r, gamma):
+    return returns.discounted_returns(r, gamma)
+
+
+def test_update_accepts_alternatives():
+    assert check.check_reinforce_update(update_ok)
+
+    def step_by_step(params, obs, actions, rewards, gamma, lr):
+        G, running = np.zeros(len(rewards)), 0.0
+        for t in reversed(range(len(rewards))):
+            running = rewards[t] + gamma * running
+            G[t] = running
+        new = {k: v.copy() for k, v in params.items()}
+        for t in range(len(rewards)):  # one step at a time, all from the same θ
+            _, g = numpy_policy.policy_gradient(params, obs[t:t + 1], actions[t:t + 1], G[t:t + 1])
+            for k in new:
+                new[k] += lr * g[k]
+        return new
+    assert check.check_reinforce_update(step_by_step)
+
+
+@pytest.mark.parametrize("fn, message", [
+    (update_with(G_of, sign=-1.0), "the sign is flipped"),
+    (update_with(lambda r, g: np.ones_like(r)), "the return weight is missing"),
+    (update_with(lambda r, g: r), "weighted by the immediate rewards"),
+    (update_with(lambda r, g: np.full(len(r), G_of(r, g)[0])), "every step was weighted by G_0"),
+    (update_with(lambda r, g: G_of(r, 1.0)), "gamma is missing"),
+    (update_with(G_of, use_lr=False), "the learning rate is missing"),
+    (lambda params, *args: {k: v.copy() for k, v in params.items()},
+     "you left the parameters unchanged"),
+])
+def test_update_names_mistakes(fn, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check.check_reinforce_update(fn)
+
+
+def test_update_in_place_is_reported():
+    def in_place(params, obs, actions, rewards, gamma, lr):
+        new = update_ok(params, obs, actions, rewards, gamma, lr)
+        for k in params:
+            params[k][...] = new[k]
+        return params
+    with pytest.raises(ExerciseFailed, match="modified its input in place"):
+        check.check_reinforce_update(in_place)
