@@ -84,3 +84,96 @@ def reward_to_go(rewards, gamma: float, dones=None):
         running = r[t] + carry
         out[t] = running
     return out
+
+
+# --- Baselines and normalisation (taught in 03_torch_cross_entropy) --------------------------
+# All of them take time-major (T, N) arrays with an optional (T, N) ``mask`` (True where the step
+# belongs to an episode, as in rollout.EpisodeBatch), work on NumPy arrays and torch tensors alike
+# (same type out, no gradient) and return 0 wherever the mask is False.
+
+
+def _float_mask(values, mask):
+    """(values as a detached float array or tensor, mask as 0/1 of the same type and shape)."""
+    if hasattr(values, "detach"):
+        v = values.detach()
+        v = v if v.is_floating_point() else v.double()
+        m = v.new_ones(v.shape) if mask is None else mask.to(v.dtype)
+    else:
+        v = np.asarray(values, dtype=np.float64)
+        m = np.ones_like(v) if mask is None else np.asarray(mask, dtype=np.float64)
+    if tuple(m.shape) != tuple(v.shape):
+        raise ValueError(f"mask must have the shape of the values {tuple(v.shape)}, "
+                         f"got {tuple(m.shape)}")
+    if float(m.sum()) == 0:
+        raise ValueError("mask selects no step: there is nothing to average")
+    return v, m
+
+
+def whole_episode_returns(rewards, gamma: float, dones=None):
+    r"""Every step weighted by the return of its *whole* episode, G_0 (the original REINFORCE).
+
+    .. math:: \Psi_t = G_0 = \sum_{k \ge 0} \gamma^k r_k \quad \text{for every } t \text{ of the episode}
+
+    Shapes as :func:`reward_to_go`: (T,) or (T, N), ``dones`` marking each episode's last step.
+    Unbiased, but each action is also blamed for rewards that came *before* it.
+    """
+    g = reward_to_go(rewards, gamma, dones)
+    if dones is None:
+        return g[:1] * (g * 0 + 1)  # G_0 broadcast along time
+    d = dones.to(g.dtype) if hasattr(g, "detach") else np.asarray(dones, dtype=np.float64)
+    out = g * 1
+    for t in range(1, g.shape[0]):  # a new episode starts at t where the previous step was done
+        out[t] = d[t - 1] * g[t] + (1 - d[t - 1]) * out[t - 1]
+    return out
+
+
+def constant_baseline(returns, mask=None):
+    r"""One number for the whole batch: b = mean of the returns over the masked steps.
+
+    .. math:: b = \frac{1}{\sum m}\sum_{t,i} m_{t,i}\, G_{t,i}
+
+    Returns a 0-d array or tensor.
+    """
+    g, m = _float_mask(returns, mask)
+    return (g * m).sum() / m.sum()
+
+
+def batch_mean_baseline(returns, mask=None):
+    r"""A per-time-step baseline: b_t = mean of G_{t,i} over the episodes still running at t.
+
+    .. math:: b_t = \frac{\sum_i m_{t,i} G_{t,i}}{\sum_i m_{t,i}}
+
+    Args:
+        returns: shape (T, N), e.g. :func:`reward_to_go` of a batch of N episodes.
+        mask: (T, N) bool, True where step t belongs to episode i.
+
+    Returns:
+        (T, N): b_t repeated along the batch, 0 where the mask is False. It depends on other
+        episodes of the batch (slightly biased; the bias vanishes as N grows).
+    """
+    g, m = _float_mask(returns, mask)
+    if g.ndim != 2:
+        raise ValueError(f"returns must have shape (T, N), got shape {tuple(g.shape)}")
+    total = (g * m).sum(1)[:, None]  # NumPy and torch both read the positional 1 as the axis
+    count = m.sum(1)[:, None]
+    count = count + (count == 0)  # rows without a running episode: 0 / 1 instead of 0 / 0
+    return total / count * m
+
+
+def normalize(values, mask=None, eps: float = 1e-8):
+    r"""Standardise over the masked entries: mean 0, standard deviation 1 ("normalised advantages").
+
+    .. math:: \hat A = \frac{A - \mathrm{mean}(A)}{\mathrm{std}(A) + \varepsilon}
+
+    Applied to one episode's returns this is the "standardised returns" of many tutorials:
+    subtracting the mean is a baseline (one that depends on the episode itself, so slightly
+    biased) and dividing by the std rescales every step, i.e. adapts the learning rate.
+    Uses the population std (ddof=0). Returns 0 where the mask is False.
+    """
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps}")
+    v, m = _float_mask(values, mask)
+    n = m.sum()
+    mean = (v * m).sum() / n
+    std = ((((v - mean) ** 2) * m).sum() / n) ** 0.5
+    return (v - mean) / (std + eps) * m

@@ -108,6 +108,97 @@ def collect_episodes(envs: gym.vector.VectorEnv, policy: Policy, seed: int | Non
                         returns=rew_b.sum(axis=0), env_steps=env_steps)
 
 
+class EpisodeCollector:
+    """Whole episodes from a vector environment, wasting no step: the stateful collector.
+
+    :func:`collect_episodes` resets every environment at each call, so the steps an environment
+    takes after its episode ended (while the others finish theirs) are thrown away. This
+    collector keeps them: each call runs the environments until every one of them has finished
+    at least one episode, returns *all* episodes that finished during the call, and carries the
+    episodes still in progress over to the next call, where they are completed. Every step taken
+    ends up in exactly one batch, so ``sum(batch.lengths) == batch.env_steps`` over a run, up to
+    the episodes still in progress at its end.
+
+    The price: a carried-over episode's first steps were sampled by the policy of the previous
+    call (slightly off-policy, like the rollouts of A2C or PPO that continue across updates).
+
+    Args:
+        envs: a gymnasium vector environment in SAME_STEP autoreset mode (see :func:`make_vec`).
+        seed: passed to ``envs.reset`` on the first call only.
+    """
+
+    def __init__(self, envs: gym.vector.VectorEnv, seed: int | None = None):
+        _check_same_step(envs)
+        self.envs = envs
+        self.seed = seed
+        self._obs: np.ndarray | None = None
+        self._open: list[list[tuple]] = [[] for _ in range(envs.num_envs)]
+
+    def collect(self, policy: Policy, max_steps: int = 100_000) -> EpisodeBatch:
+        """Step until each environment has finished an episode; return all finished episodes.
+
+        The batch has one column per finished episode (at least ``num_envs``), ordered by
+        environment and then by time; ``env_steps`` counts the steps taken during this call.
+        """
+        n = self.envs.num_envs
+        if self._obs is None:
+            self._obs, _ = self.envs.reset(seed=self.seed)
+        finished: list[list[list[tuple]]] = [[] for _ in range(n)]
+        env_steps = 0
+        for _ in range(max_steps):
+            obs = self._obs
+            actions = _actions(policy, obs, n)
+            self._obs, rewards, terminated, truncated, _ = self.envs.step(actions)
+            env_steps += n
+            for i in range(n):
+                self._open[i].append((obs[i], actions[i], rewards[i], terminated[i], truncated[i]))
+                if terminated[i] or truncated[i]:
+                    finished[i].append(self._open[i])
+                    self._open[i] = []
+            if all(finished):
+                break
+        else:
+            raise RuntimeError(f"{sum(not f for f in finished)} environment(s) still running "
+                               f"after max_steps={max_steps} vector steps")
+        return _pad([episode for per_env in finished for episode in per_env], env_steps)
+
+
+def _check_same_step(envs: gym.vector.VectorEnv) -> None:
+    mode = envs.metadata.get("autoreset_mode")
+    if mode != gym.vector.AutoresetMode.SAME_STEP:
+        raise ValueError("envs must autoreset in SAME_STEP mode (create it with "
+                         f"rlcourse.rollout.make_vec), got autoreset_mode={mode!r}")
+
+
+def _actions(policy: Policy, obs: np.ndarray, n: int) -> np.ndarray:
+    actions = np.asarray(policy(obs))
+    if actions.shape[:1] != (n,):
+        raise ValueError(f"policy must return one action per environment, shape ({n}, ...), "
+                         f"got shape {actions.shape}")
+    return actions
+
+
+def _pad(episodes: list[list[tuple]], env_steps: int) -> EpisodeBatch:
+    """Episodes as lists of (obs, action, reward, terminated, truncated) -> a padded batch."""
+    lengths = np.array([len(e) for e in episodes])
+    T, N = int(lengths.max()), len(episodes)
+    mask = np.arange(T)[:, None] < lengths[None, :]
+    first = episodes[0][0]
+    obs = np.zeros((T, N, *np.shape(first[0])), dtype=np.asarray(first[0]).dtype)
+    actions = np.zeros((T, N, *np.shape(first[1])), dtype=np.asarray(first[1]).dtype)
+    rewards = np.zeros((T, N))
+    terminated = np.zeros((T, N), dtype=bool)
+    truncated = np.zeros((T, N), dtype=bool)
+    for i, episode in enumerate(episodes):
+        o, a, r, term, trunc = zip(*episode)
+        k = len(episode)
+        obs[:k, i], actions[:k, i], rewards[:k, i] = np.stack(o), np.stack(a), r
+        terminated[k - 1, i], truncated[k - 1, i] = term[-1], trunc[-1]
+    return EpisodeBatch(obs=obs, actions=actions, rewards=rewards, mask=mask,
+                        terminated=terminated, truncated=truncated, lengths=lengths,
+                        returns=rewards.sum(axis=0), env_steps=env_steps)
+
+
 def evaluate(env_id: str, policy: Policy, n_episodes: int = 100, seed: int = 0,
              **make_kwargs) -> np.ndarray:
     """Undiscounted returns of ``n_episodes`` episodes, run side by side; shape (n_episodes,).

@@ -1,0 +1,130 @@
+"""The batched collectors: episode boundaries under terminated, truncated (TimeLimit) and
+SAME_STEP autoreset, on a tiny environment whose episode lengths are known."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.wrappers import TimeLimit
+
+from rlcourse import returns, rollout
+
+
+class Countdown(gym.Env):
+    """Observation = step index t within the episode; reward t + 1; terminates after ``length``."""
+
+    observation_space = gym.spaces.Box(0, 10_000, shape=(1,), dtype=np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, length: int):
+        self.length = length
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0.0], dtype=np.float32), {}
+
+    def step(self, action):
+        assert self.action_space.contains(action)
+        reward = float(self.t + 1)
+        self.t += 1
+        return np.array([self.t], dtype=np.float32), reward, self.t >= self.length, False, {}
+
+
+LENGTHS = (3, 7, 12, 5)  # natural episode lengths
+LIMIT = 6                # TimeLimit: the 7 and 12 episodes are truncated at 6 steps
+
+
+def make_envs(lengths=LENGTHS, limit=LIMIT, mode=gym.vector.AutoresetMode.SAME_STEP):
+    return gym.vector.SyncVectorEnv(
+        [lambda n=n: TimeLimit(Countdown(n), max_episode_steps=limit) for n in lengths],
+        autoreset_mode=mode)
+
+
+def zeros_policy(obs):
+    return np.zeros(len(obs), dtype=np.int64)
+
+
+def check_episodes(batch, lengths):
+    """Every column is one whole episode from its reset: obs 0, 1, ..., rewards 1, 2, ..."""
+    T = int(max(lengths))
+    assert batch.obs.shape == (T, len(lengths), 1)
+    np.testing.assert_array_equal(batch.lengths, lengths)
+    np.testing.assert_array_equal(batch.mask, np.arange(T)[:, None] < np.array(lengths)[None])
+    for i, n in enumerate(lengths):
+        np.testing.assert_array_equal(batch.obs[:n, i, 0], np.arange(n))  # no leak from autoreset
+        np.testing.assert_array_equal(batch.rewards[:n, i], np.arange(1, n + 1))
+        assert not batch.rewards[n:, i].any()
+        assert batch.dones[:, i].sum() == 1 and batch.dones[n - 1, i]
+    np.testing.assert_array_equal(batch.returns, [n * (n + 1) / 2 for n in lengths])
+
+
+def test_collect_episodes_terminated_truncated_and_waste():
+    envs = make_envs()
+    batch = rollout.collect_episodes(envs, zeros_policy, seed=0)
+    want = [min(n, LIMIT) for n in LENGTHS]
+    check_episodes(batch, want)
+    np.testing.assert_array_equal(batch.terminated[np.array(want) - 1, range(4)],
+                                  [True, False, False, True])
+    np.testing.assert_array_equal(batch.truncated[np.array(want) - 1, range(4)],
+                                  [False, True, True, False])
+    assert batch.env_steps == 4 * LIMIT  # every env stepped until the longest episode ended
+    assert batch.num_steps == sum(want)
+    # a second call starts fresh episodes again
+    check_episodes(rollout.collect_episodes(envs, zeros_policy), want)
+
+
+def test_episode_collector_keeps_every_step():
+    envs = make_envs()
+    collector = rollout.EpisodeCollector(envs, seed=0)
+    first = collector.collect(zeros_policy)
+    # 6 vector steps: env 0 (length 3) finished 2 episodes, the others one each
+    assert first.env_steps == 4 * LIMIT
+    check_episodes(first, [3, 3, 6, 6, 5])
+    np.testing.assert_array_equal(first.truncated.any(0), [False, False, True, True, False])
+    # env 3 (length 5) had run 1 step of its next episode: it is completed in the next call
+    second = collector.collect(zeros_policy)
+    check_episodes(second, [3, 3, 6, 6, 5])  # env 3's episode: 1 carried step + 4 new ones
+    assert second.env_steps == 4 * LIMIT
+    taken, kept = first.env_steps + second.env_steps, first.num_steps + second.num_steps
+    for _ in range(5):
+        batch = collector.collect(zeros_policy)
+        taken, kept = taken + batch.env_steps, kept + batch.num_steps
+    # every step taken is in a batch or in an episode still open
+    assert kept + sum(len(e) for e in collector._open) == taken
+
+
+def test_episode_collector_returns_do_not_leak_across_episodes():
+    collector = rollout.EpisodeCollector(make_envs(lengths=(2, 4), limit=10), seed=0)
+    batch = collector.collect(zeros_policy)
+    check_episodes(batch, [2, 2, 4])
+    g = returns.reward_to_go(batch.rewards, 1.0, batch.dones)
+    np.testing.assert_array_equal(g[:, 0], [3, 2, 0, 0])
+    np.testing.assert_array_equal(g[:, 2], [10, 9, 7, 4])
+
+
+def test_collectors_reject_next_step_autoreset_and_bad_policies():
+    envs = make_envs(mode=gym.vector.AutoresetMode.NEXT_STEP)
+    with pytest.raises(ValueError, match="SAME_STEP"):
+        rollout.collect_episodes(envs, zeros_policy)
+    with pytest.raises(ValueError, match="SAME_STEP"):
+        rollout.EpisodeCollector(envs)
+    with pytest.raises(ValueError, match="one action per environment"):
+        rollout.EpisodeCollector(make_envs()).collect(lambda obs: np.zeros(2, dtype=np.int64))
+
+
+def test_runaway_episodes_raise():
+    with pytest.raises(RuntimeError, match="still running"):
+        rollout.EpisodeCollector(make_envs(limit=100)).collect(zeros_policy, max_steps=5)
+
+
+def test_make_vec_and_evaluate_cartpole():
+    envs = rollout.make_vec("CartPole-v1", 3)
+    assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
+    envs.close()
+    with pytest.raises(ValueError, match="num_envs"):
+        rollout.make_vec("CartPole-v1", 0)
+    scores = rollout.evaluate("CartPole-v1", zeros_policy, n_episodes=5, seed=0)
+    assert scores.shape == (5,) and (scores < 20).all()  # always pushing left falls fast

@@ -1,0 +1,121 @@
+"""The three REINFORCE losses of notebook 03: same value, same gradient as autograd, finite
+differences and notebook 02's hand-written NumPy backprop (float64)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rlcourse import gradcheck, numpy_policy, torch_policy
+
+
+def batch(seed=0, b=12, d=4, a=3):
+    g = torch.Generator().manual_seed(seed)
+    obs = torch.randn(b, d, generator=g, dtype=torch.float64)
+    actions = torch.randint(0, a, (b,), generator=g)
+    weights = torch.randn(b, generator=g, dtype=torch.float64) * 5
+    policy = torch_policy.CategoricalPolicy(d, a, hidden=(7,)).double()
+    return policy, obs, actions, weights
+
+
+def grads_of(loss_fn, policy, obs, actions, weights):
+    policy.zero_grad()
+    loss = loss_fn(policy(obs), actions, weights)
+    loss.backward()
+    return loss.detach(), [p.grad.clone() for p in policy.parameters()]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_three_losses_same_value_and_gradient(seed):
+    policy, obs, actions, weights = batch(seed)
+    ref_loss, ref_grads = grads_of(torch_policy.logprob_loss, policy, obs, actions, weights)
+    for name in ("cross-entropy", "hand-written log-softmax"):
+        loss, grads = grads_of(torch_policy.LOSSES[name], policy, obs, actions, weights)
+        torch.testing.assert_close(loss, ref_loss, rtol=1e-12, atol=1e-12)
+        for g, r in zip(grads, ref_grads):
+            torch.testing.assert_close(g, r, rtol=1e-10, atol=1e-12)
+
+
+def test_loss_is_minus_weighted_log_prob():
+    policy, obs, actions, weights = batch(3)
+    logits = policy(obs).detach()
+    log_pi = torch.log(torch.softmax(logits, 1))[torch.arange(len(actions)), actions]
+    want = -(weights * log_pi).sum()
+    for fn in torch_policy.LOSSES.values():
+        torch.testing.assert_close(fn(logits, actions, weights), want)
+
+
+@pytest.mark.parametrize("name", list(torch_policy.LOSSES))
+def test_gradient_wrt_logits_matches_finite_differences(name):
+    _, _obs, actions, weights = batch(4)
+    z = np.random.default_rng(0).normal(size=(len(actions), 3))
+    fn = torch_policy.LOSSES[name]
+
+    def f(x):
+        return float(fn(torch.from_numpy(x), actions, weights))
+
+    zt = torch.tensor(z, requires_grad=True)
+    fn(zt, actions, weights).backward()
+    numeric = gradcheck.numerical_gradient(f, z.copy())
+    assert gradcheck.rel_error(zt.grad.numpy(), numeric) < 1e-7
+    # and the closed form: dL/dz_b = -w_b (onehot(a_b) - softmax(z_b)), every logit gets a share
+    p = torch.softmax(torch.from_numpy(z), 1).numpy()
+    closed = -weights.numpy()[:, None] * (np.eye(3)[actions.numpy()] - p)
+    np.testing.assert_allclose(zt.grad.numpy(), closed, rtol=1e-10, atol=1e-12)
+
+
+def to_numpy_params(policy):
+    """The torch MLP's weights in notebook 02's layout (W is transposed: x @ W + b)."""
+    lin1, lin2 = policy.net[0], policy.net[2]
+    return {"W1": lin1.weight.detach().numpy().T.copy(), "b1": lin1.bias.detach().numpy().copy(),
+            "W2": lin2.weight.detach().numpy().T.copy(), "b2": lin2.bias.detach().numpy().copy()}
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_torch_gradients_equal_numpy_backprop_float64(seed):
+    policy, obs, actions, weights = batch(seed, b=20, d=4, a=2)
+    params = to_numpy_params(policy)
+    objective, np_grads = numpy_policy.policy_gradient(params, obs.numpy(), actions.numpy(),
+                                                       weights.numpy())
+    for fn in torch_policy.LOSSES.values():
+        loss, (gW1, gb1, gW2, gb2) = grads_of(fn, policy, obs, actions, weights)
+        assert float(loss) == pytest.approx(-objective, rel=1e-12)
+        # the loss is -J, so its gradient is minus notebook 02's ascent direction
+        for got, key in ((gW1.T, "W1"), (gb1, "b1"), (gW2.T, "W2"), (gb2, "b2")):
+            np.testing.assert_allclose(got.numpy(), -np_grads[key], rtol=1e-10, atol=1e-13)
+
+
+def test_losses_reject_weights_with_gradient_and_float_actions():
+    policy, obs, actions, weights = batch(0)
+    logits = policy(obs)
+    for fn in torch_policy.LOSSES.values():
+        with pytest.raises(ValueError, match="carry gradient"):
+            fn(logits, actions, weights.clone().requires_grad_())
+        with pytest.raises(ValueError, match="actions must be integer"):
+            fn(logits, actions.double(), weights)
+        with pytest.raises(ValueError, match="weights must have shape"):
+            fn(logits, actions, weights[:-1])
+        with pytest.raises(TypeError, match=r"logits must be a torch\.Tensor"):
+            fn(logits.detach().numpy(), actions, weights)
+
+
+def test_act_samples_valid_actions_and_greedy_is_argmax():
+    torch.manual_seed(0)
+    policy = torch_policy.CategoricalPolicy(4, 3)
+    obs = np.random.default_rng(0).normal(size=(1000, 4)).astype(np.float32)
+    a = policy.act(obs)
+    assert a.shape == (1000,) and set(np.unique(a)) <= {0, 1, 2}
+    assert len(np.unique(a)) == 3  # near-uniform initial policy: all actions show up
+    with torch.no_grad():
+        want = policy(torch.from_numpy(obs)).argmax(1).numpy()
+    np.testing.assert_array_equal(policy.act(obs, greedy=True), want)
+    with pytest.raises(ValueError, match=r"obs must have shape \(N, 4\)"):
+        policy.act(obs[:, :3])
+
+
+def test_value_net_shape_and_mlp_validation():
+    v = torch_policy.ValueNet(4, hidden=(8, 8))
+    assert v(torch.zeros(5, 4)).shape == (5,)
+    with pytest.raises(ValueError, match="sizes"):
+        torch_policy.mlp([4])
