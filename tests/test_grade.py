@@ -1,0 +1,288 @@
+"""``python -m rlcourse grade``: full marks for the solutions, zero for the untouched student
+notebooks, and a report for every exercise whatever a hostile submission does.
+
+Each group of submissions is graded by ONE command (a folder, graded in parallel), in a
+module-scoped fixture, so the kernels start once per group. The hostile submissions are built
+from the smallest course notebook (00), with short time limits.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rlcourse.notebook_tools import grade
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+COURSE = {p.name: grade.CourseNotebook.load(p) for p in SOLUTIONS}
+GRADED = [p.name for p in SOLUTIONS if COURSE[p.name].tests]
+# The hostile cases start from the first (smallest) notebook that has an exercise.
+BASE = next(name for name in sorted(GRADED))
+CELL_TIMEOUT_S = 4
+
+
+def run_grade(*args: str | Path, env: dict[str, str] | None = None,
+              cwd: Path | None = None) -> subprocess.CompletedProcess:
+    environ = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "rlcourse", "grade", *map(str, args)],
+                          capture_output=True, text=True, env=environ, cwd=cwd or ROOT,
+                          timeout=900)
+
+
+def by_name(reports: list[dict]) -> dict[str, dict]:
+    return {Path(r["notebook"]).name: r for r in reports}
+
+
+# ----------------------------------------------------------------------------- the course's own
+
+@pytest.fixture(scope="module")
+def course_reports(tmp_path_factory):
+    """Every solution and every generated student notebook, graded by one command."""
+    out = run_grade(ROOT / "solutions", ROOT / "notebooks", "--json", "--jobs", "2",
+                    "--timeout", "300")
+    assert out.returncode == 0, out.stderr
+    reports = json.loads(out.stdout)  # stdout holds exactly one JSON document
+    return {(Path(r["notebook"]).parent.name, Path(r["notebook"]).name): r for r in reports}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", GRADED)
+def test_a_solution_gets_full_marks(course_reports, name):
+    report = course_reports["solutions", name]
+    assert report["course_notebook"] == name
+    assert [e["id"] for e in report["exercises"]] == COURSE[name].tests
+    failed = [(e["id"], e["feedback"]) for e in report["exercises"] if not e["passed"]]
+    assert not failed
+    assert report["total"] == report["max_total"] == sum(
+        COURSE[name].max_points(t) for t in COURSE[name].tests) > 0
+    assert all(e["feedback"].startswith("✔") for e in report["exercises"]), report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", GRADED)
+def test_an_untouched_student_notebook_gets_zero_on_every_exercise(course_reports, name):
+    report = course_reports["notebooks", name]
+    assert [e["id"] for e in report["exercises"]] == COURSE[name].tests
+    assert report["total"] == 0 and report["max_total"] > 0
+    for e in report["exercises"]:
+        assert not e["passed"] and e["points"] == 0
+        assert "not implemented yet" in e["feedback"], e
+        assert "Traceback" not in e["feedback"]
+    assert not report["notes"], report["notes"]  # nothing crashed or timed out
+
+
+# ----------------------------------------------------------------------------- hostile
+
+def _cells(name: str, folder: str = "solutions"):
+    nb = nbformat.read(ROOT / folder / name, as_version=4)
+    test = next(i for i, c in enumerate(nb.cells) if grade._is_test(c))
+    return nb, test
+
+
+def _with_cell_before_test(source: str, folder: str = "solutions"):
+    nb, test = _cells(BASE, folder)
+    nb.cells.insert(test, nbformat.v4.new_code_cell(source))
+    return nb
+
+
+def _hostile() -> dict[str, nbformat.NotebookNode]:
+    subs = {
+        "raises": _with_cell_before_test("raise RuntimeError('boom')"),
+        "endless_loop": _with_cell_before_test("while True:\n    pass"),
+        "ignores_interrupt": _with_cell_before_test(
+            "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n"
+            "    except KeyboardInterrupt:\n        pass"),
+        "megabytes_of_print": _with_cell_before_test(
+            "print('x' * 5_000_000)\nfor i in range(20_000):\n    print(i, 'y' * 100)"),
+        "sys_exit": _with_cell_before_test("import sys\nsys.exit(3)"),
+        "exit_builtin": _with_cell_before_test("exit()"),
+        "kills_kernel": _with_cell_before_test("import os\nos._exit(1)"),
+        "chdir": _with_cell_before_test(
+            "import os\nopen('written_here.txt', 'w').write('x')\nos.chdir('..')\n"
+            "os.makedirs('escaped_upwards', exist_ok=True)"),
+    }
+    # The correct answer with its test cell deleted: the course's test cell is put back.
+    nb, test = _cells(BASE)
+    del nb.cells[test]
+    subs["deleted_test_solved"] = nb
+    # An unanswered notebook whose test cell was deleted, or rewritten to pass (and to be worth
+    # more): neither earns a point.
+    nb, test = _cells(BASE, "notebooks")
+    del nb.cells[test]
+    subs["deleted_test_unanswered"] = nb
+    nb, test = _cells(BASE, "notebooks")
+    nb.cells[test].source = "print('all tests passed')"
+    nb.cells[test].metadata.nbgrader["points"] = 100
+    subs["changed_test"] = nb
+    nb, test = _cells(BASE, "notebooks")
+    nb.cells[test].metadata.nbgrader["grade_id"] = "my_own_test"
+    nb.cells[test].source = "pass"
+    subs["renamed_test"] = nb
+    # An answer that returns nothing, and an answer cell that does not even parse.
+    nb, test = _cells(BASE, "notebooks")
+    answer = max(i for i in range(test) if grade._is_answer(nb.cells[i]))
+    nb.cells[answer].source = nb.cells[answer].source.replace("raise NotImplementedError()",
+                                                              "return None")
+    subs["returns_none"] = nb
+    nb = copy.deepcopy(nb)
+    nb.cells[answer].source += "\n    return (("
+    subs["syntax_error"] = nb
+    return subs
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """The hostile submissions, graded as one folder in parallel, from an empty folder."""
+    folder = tmp_path_factory.mktemp("submissions")
+    for name, nb in _hostile().items():
+        (folder / name).mkdir()
+        nbformat.write(nb, folder / name / BASE)
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    caller = tmp_path_factory.mktemp("caller")
+    tmpdir = tmp_path_factory.mktemp("tmpdir")
+    out = run_grade(folder, "--json", "--jobs", "2", "--timeout", CELL_TIMEOUT_S, cwd=caller,
+                    env={"TMPDIR": str(tmpdir)})
+    return {"out": out, "reports": by_parent(json.loads(out.stdout)) if out.stdout else {},
+            "folder": folder, "before": before, "caller": caller, "tmpdir": tmpdir}
+
+
+def by_parent(reports: list[dict]) -> dict[str, dict]:
+    return {Path(r["notebook"]).parent.name: r for r in reports}
+
+
+def test_hostile_folder_grades_every_submission(hostile):
+    assert hostile["out"].returncode == 0, hostile["out"].stderr
+    assert set(hostile["reports"]) == set(_hostile())
+    for name, report in hostile["reports"].items():
+        assert [e["id"] for e in report["exercises"]] == COURSE[BASE].tests, name
+        for e in report["exercises"]:
+            assert e["feedback"] and "Traceback" not in e["feedback"], (name, e)
+
+
+@pytest.mark.parametrize("name", ["raises", "endless_loop", "ignores_interrupt",
+                                  "megabytes_of_print", "sys_exit", "exit_builtin",
+                                  "kills_kernel", "chdir", "deleted_test_solved"])
+def test_a_correct_answer_keeps_its_marks_whatever_else_the_notebook_does(hostile, name):
+    report = hostile["reports"][name]
+    assert report["total"] == report["max_total"] > 0, report
+    assert all(e["passed"] for e in report["exercises"])
+
+
+def test_an_interrupted_cell_is_noted(hostile):
+    notes = " ".join(hostile["reports"]["endless_loop"]["notes"])
+    assert f"did not finish within the {CELL_TIMEOUT_S} s limit and was interrupted" in notes
+
+
+@pytest.mark.parametrize("name, why", [("ignores_interrupt", "did not stop when interrupted"),
+                                       ("kills_kernel", "stopped the kernel")])
+def test_a_cell_that_cannot_be_stopped_is_skipped_and_the_notebook_rerun(hostile, name, why):
+    notes = " ".join(hostile["reports"][name]["notes"])
+    assert why in notes and "skipped and the notebook run again from the top" in notes
+
+
+@pytest.mark.parametrize("name", ["deleted_test_unanswered", "changed_test", "renamed_test"])
+def test_the_courses_test_cells_are_used_whatever_the_submission_did_to_them(hostile, name):
+    report = hostile["reports"][name]
+    assert report["total"] == 0 and report["max_total"] == sum(
+        COURSE[BASE].max_points(t) for t in COURSE[BASE].tests)
+    assert "not implemented yet" in report["exercises"][0]["feedback"]
+
+
+def test_feedback_is_the_checks_message(hostile):
+    feedback = hostile["reports"]["returns_none"]["exercises"][0]["feedback"]
+    assert feedback.startswith("✘") and "is None: did you forget to `return` it?" in feedback
+
+
+def test_an_answer_cell_that_does_not_parse_is_named(hostile):
+    feedback = hostile["reports"]["syntax_error"]["exercises"][0]["feedback"]
+    answer = COURSE[BASE].answers[COURSE[BASE].tests[0]][0]
+    assert f"your answer cell `{answer}` raised SyntaxError" in feedback
+
+
+def test_nothing_is_written_outside_the_temporary_folder(hostile):
+    folder = hostile["folder"]
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == hostile["before"]
+    assert list(hostile["caller"].iterdir()) == []
+    assert list(hostile["tmpdir"].iterdir()) == []  # the temporary folders are removed
+
+
+# ----------------------------------------------------------------------------- the command
+
+def test_one_file_prints_one_json_object_and_text_by_default(tmp_path):
+    nb, _ = _cells(BASE, "notebooks")
+    path = tmp_path / "alice.ipynb"  # a renamed submission is matched by its grade_ids
+    nbformat.write(nb, path)
+    out = run_grade(path, "--json", "--timeout", "60")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert isinstance(doc, dict) and doc["notebook"] == str(path)
+    assert doc["course_notebook"] == BASE and doc["total"] == 0
+    assert set(doc["exercises"][0]) == {"id", "points", "max_points", "passed", "feedback"}
+    text = run_grade(path, "--timeout", "60")
+    assert text.returncode == 0
+    assert f"FAIL  {COURSE[BASE].tests[0]}" in text.stdout and "not implemented" in text.stdout
+
+
+def test_total_time_limit_still_reports_every_exercise(tmp_path):
+    nb = _with_cell_before_test("import time\nwhile True:\n    try:\n        time.sleep(0.05)\n"
+                                "    except KeyboardInterrupt:\n        pass")
+    nbformat.write(nb, tmp_path / BASE)
+    out = run_grade(tmp_path / BASE, "--json", "--timeout", "60", "--total-timeout", "3")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert [e["id"] for e in doc["exercises"]] == COURSE[BASE].tests
+    assert all("total time limit of 3 s" in e["feedback"] for e in doc["exercises"])
+
+
+@pytest.mark.parametrize("content, suffix, message", [
+    ("just text", ".txt", "not a notebook (expected a .ipynb file)"),
+    ("{not json", ".ipynb", "not a readable Jupyter notebook"),
+    (None, ".ipynb", "not a notebook of this course"),
+])
+def test_a_file_that_is_not_a_course_notebook_is_refused(tmp_path, content, suffix, message):
+    path = tmp_path / f"homework{suffix}"
+    if content is None:
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]),
+                       path)
+    else:
+        path.write_text(content)
+    out = run_grade(path, "--json")
+    assert out.returncode == 2
+    assert message in out.stderr and str(path) in out.stderr
+    assert json.loads(out.stdout) == []  # no reports, but still one JSON document
+
+
+def test_missing_path_and_bad_options_are_refused(tmp_path):
+    out = run_grade(tmp_path / "nope.ipynb")
+    assert out.returncode == 2 and "no such file or folder" in out.stderr
+    out = run_grade(ROOT / "solutions" / BASE, "--timeout", "0")
+    assert out.returncode == 2 and "--timeout" in out.stderr
+
+
+# ----------------------------------------------------------------------------- merging
+
+def test_merge_restores_course_cells_in_place_and_keeps_the_students_answer():
+    course = COURSE[BASE]
+    nb, test = _cells(BASE, "notebooks")
+    answer = max(i for i in range(test) if grade._is_answer(nb.cells[i]))
+    nb.cells[answer].source = "def student_code(): pass"
+    extra = nbformat.v4.new_code_cell("x = 1")
+    extra.metadata["nbgrader"] = {"grade": True, "grade_id": "fake", "points": 5,
+                                  "solution": False, "locked": True, "schema_version": 3}
+    nb.cells.insert(0, extra)
+    del nb.cells[test + 1]
+    merged = grade.merge(nb, course)
+    ids = [grade._grade_id(c) for c in merged.cells]
+    test_id = course.tests[0]
+    assert ids.index(test_id) == ids.index(grade._grade_id(nb.cells[answer + 1])) + 1
+    assert merged.cells[ids.index(test_id)].source == course.by_id[test_id].source
+    assert "def student_code(): pass" in [c.source for c in merged.cells]
+    assert "nbgrader" not in merged.cells[0].metadata  # a fake grade cell counts for nothing
