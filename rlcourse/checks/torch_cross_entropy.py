@@ -1,0 +1,280 @@
+"""Checks for the exercises of 03_torch_cross_entropy: REINFORCE as return-weighted cross-entropy.
+
+Each check runs the student's function on small fixed batches, compares value and gradient with
+the reference of :mod:`rlcourse.torch_policy`, and names the typical mistakes: ``reduction="mean"``,
+returns that carry gradient, the minus sign dropped, probabilities where ``cross_entropy`` wants
+logits, the log-probability of a re-sampled action, π where log π belongs, a baseline averaged
+over padding, G_0 where G_t belongs, a missing ``zero_grad`` or ``step``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rlcourse import returns as ret
+from rlcourse.checks.feedback import Exercise, Feedback, close, diagnose, fmt
+from rlcourse.torch_policy import CategoricalPolicy, cross_entropy_loss
+
+SIGN = ("the sign is flipped: minimising this loss would *descend* on J and make rewarded "
+        "actions less likely. The loss is −Σ G_t log π(a_t|s_t) = Σ G_t · CE(logits_t, a_t)")
+MEAN = ('the loss is divided by the batch size: reduction="mean" (or .mean()) silently rescales '
+        "the step; REINFORCE sums over the steps: reduction=\"none\", times the returns, .sum()")
+PROBS = ("you passed probabilities where F.cross_entropy wants logits: it applies log-softmax "
+         "itself, so softmax(logits) gets a second softmax. Pass the raw logits")
+RESAMPLED = ("your result changes from call to call: it uses the log-probability of a freshly "
+             "sampled action (dist.sample()) instead of the action that was taken (`actions`)")
+CARRIES_GRAD = ("the returns carry gradient: the loss backpropagates into them (e.g. into a "
+                "value network that produced them). They are constants in REINFORCE: use "
+                "returns.detach()")
+
+
+def _loss_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, str]]:
+    g = torch.Generator().manual_seed(3)
+    cases = []
+    for b, a, positive in ((5, 3, False), (8, 2, False), (4, 3, True)):
+        logits = torch.randn(b, a, generator=g, dtype=torch.float64) * 1.5
+        if positive:  # all-positive logits: lets Categorical(logits) (read as probs) be named
+            logits = logits.abs() + 0.1
+        actions = torch.randint(0, a, (b,), generator=g)
+        returns = torch.randn(b, generator=g, dtype=torch.float64) * 3 + 1
+        cases.append((logits, actions, returns,
+                      f"logits = {fmt(logits)}, actions = {fmt(actions)}, returns = {fmt(returns)}"))
+    return cases
+
+
+def _loss_mistakes(logits, actions, returns) -> dict[str, Callable]:
+    ce = F.cross_entropy(logits, actions, reduction="none")
+    probs = torch.softmax(logits, 1)
+    idx = torch.arange(len(actions))
+    return {
+        SIGN: lambda: -(ce * returns).sum(),
+        MEAN: lambda: (ce * returns).mean(),
+        MEAN + " (here: the mean cross-entropy times the summed returns)":
+            lambda: ce.mean() * returns.sum(),
+        PROBS: lambda: (F.cross_entropy(probs, actions, reduction="none") * returns).sum(),
+        PROBS + " (and the sign is flipped)":
+            lambda: -(F.cross_entropy(probs, actions, reduction="none") * returns).sum(),
+        "you used π(a|s) where log π(a|s) belongs": lambda: -(probs[idx, actions] * returns).sum(),
+        "Categorical(x) reads x as *probabilities*: write Categorical(logits=logits)":
+            lambda: -(torch.log(logits[idx, actions] / logits.sum(1)) * returns).sum()
+            if (logits > 0).all() else None,
+        "you used the most probable action (argmax) instead of the action that was taken":
+            lambda: (F.cross_entropy(logits, logits.argmax(1), reduction="none") * returns).sum(),
+        "the returns are missing: each step's cross-entropy must be weighted by its return":
+            lambda: ce.sum(),
+    }
+
+
+def _check_loss(ex: Exercise, fn: Callable) -> int:
+    for logits, actions, returns, case in _loss_cases():
+        want = cross_entropy_loss(logits, actions, returns)
+        outs = []
+        for seed in (0, 1):  # same inputs, two random seeds: a sampled action shows up here
+            torch.manual_seed(seed)
+            z = logits.clone().requires_grad_()
+            out = ex.call(partial(fn, z, actions.clone(), returns.clone()), case=case)
+            if not isinstance(out, torch.Tensor):
+                ex.fail(f"return the loss as a torch tensor (got {type(out).__name__}): the "
+                        "training step calls loss.backward() on it; no .item() or NumPy", case)
+            got = ex.as_array(out, shape=(), case=case, what="the loss")
+            outs.append((z, out, got))
+        if not close(outs[0][2], outs[1][2]):
+            ex.fail(RESAMPLED, case)
+        z, out, got = outs[0]
+        if not close(got, want.detach().numpy(), rtol=1e-6):
+            mistakes = {m: (lambda f=f: (v.detach().numpy() if (v := f()) is not None else None))
+                        for m, f in _loss_mistakes(logits, actions, returns).items()}
+            ex.fail(diagnose(got, mistakes, rtol=1e-6) or
+                    f"expected the loss {float(want):.6g}, got {float(got):.6g}", case)
+        if not out.requires_grad:
+            ex.fail("the loss has no gradient with respect to the logits: did you use .item(), "
+                    ".detach(), .numpy() or torch.no_grad() on the way?", case)
+        (grad,) = torch.autograd.grad(out, z)
+        zz = logits.clone().requires_grad_()
+        (want_grad,) = torch.autograd.grad(cross_entropy_loss(zz, actions, returns), zz)
+        if not close(grad.numpy(), want_grad.numpy(), rtol=1e-6):
+            ex.fail(f"the loss has the right value but a wrong gradient with respect to the "
+                    f"logits: expected {fmt(want_grad)}, got {fmt(grad)}", case)
+    # the returns as a tensor with gradient, as when a value network produced them
+    logits, actions, returns, case = _loss_cases()[0]
+    g = returns.clone().requires_grad_()
+    out = ex.call(lambda: fn(logits.clone().requires_grad_(), actions.clone(), g),
+                  case=case + " (returns.requires_grad=True)")
+    if isinstance(out, torch.Tensor) and out.requires_grad:
+        (dg,) = torch.autograd.grad(out, g, allow_unused=True)
+        if dg is not None and bool((dg != 0).any()):
+            ex.fail(CARRIES_GRAD, case + " (returns.requires_grad=True)")
+    return len(_loss_cases())
+
+
+def check_reinforce_cross_entropy(reinforce_cross_entropy: Callable) -> Feedback:
+    """``reinforce_cross_entropy(logits (B, A), actions (B,), returns (B,)) -> scalar tensor``:
+    Σ_b G_b · CE(logits_b, a_b) with ``F.cross_entropy``."""
+    ex = Exercise("reinforce_cross_entropy")
+    n = _check_loss(ex, reinforce_cross_entropy)
+    return ex.passed(f"value and gradient match on {n} batches; the returns stay constants")
+
+
+def check_reinforce_log_prob(reinforce_log_prob: Callable) -> Feedback:
+    """``reinforce_log_prob(logits, actions, returns) -> scalar tensor``: −Σ_b G_b log π(a_b|s_b)
+    with ``torch.distributions.Categorical``; the same loss as the cross-entropy form."""
+    ex = Exercise("reinforce_log_prob")
+    n = _check_loss(ex, reinforce_log_prob)
+    return ex.passed(f"value and gradient match on {n} batches: the same loss as the "
+                     "cross-entropy form")
+
+
+# --- reward-to-go with a per-step baseline ------------------------------------------------------
+
+def _advantage_cases() -> list[tuple[np.ndarray, np.ndarray, float]]:
+    rng = np.random.default_rng(7)
+    cases = []
+    for lengths, gamma in (((3, 1, 4), 0.9), ((5, 5, 2, 4), 0.5), ((2,), 0.99)):
+        T, N = max(lengths), len(lengths)
+        mask = np.arange(T)[:, None] < np.array(lengths)[None]
+        rewards = np.where(mask, rng.integers(-2, 4, size=(T, N)).astype(np.float64), 0.0)
+        cases.append((rewards, mask, gamma))
+    return cases
+
+
+def advantages_reference(rewards: np.ndarray, mask: np.ndarray, gamma: float) -> np.ndarray:
+    """A_t = G_t − b_t, b_t the mean of G_t over the episodes still running at t; 0 on padding."""
+    g = ret.reward_to_go(rewards, gamma)
+    return (g - ret.batch_mean_baseline(g, mask)) * mask
+
+
+def check_advantages(advantages: Callable) -> Feedback:
+    """``advantages(rewards (T, N), mask (T, N), gamma) -> (T, N)``: reward-to-go minus the
+    per-step batch-mean baseline, zero on padding (one episode per column)."""
+    ex = Exercise("advantages")
+    for rewards, mask, gamma in _advantage_cases():
+        case = f"rewards = {fmt(rewards)}, mask = {fmt(mask.astype(int))}, gamma = {gamma}"
+        got = ex.as_array(ex.call(advantages, rewards, mask, gamma, case=case),
+                          shape=rewards.shape, case=case, what="the advantages")
+        want = advantages_reference(rewards, mask, gamma)
+        if close(got, want):
+            continue
+        if not close(got * mask, got):
+            ex.fail("the padding is not zero: steps after an episode's end (mask False) must "
+                    "get advantage 0, or they would push the policy at states never visited", case)
+        g = ret.reward_to_go(rewards, gamma)
+        t = np.arange(rewards.shape[0])[:, None]
+        from_start = np.cumsum(rewards * gamma**t, axis=0)
+        whole = ret.whole_episode_returns(rewards, gamma)
+        msg = diagnose(got, {
+            "the baseline is averaged over padding too: b_t must be the mean over the episodes "
+            "still running at step t (use the mask), not over all N columns":
+                (g - g.mean(axis=1, keepdims=True)) * mask,
+            "the baseline is missing: subtract b_t, the mean of G_t over the running episodes":
+                g * mask,
+            "you subtracted one mean for the whole batch; the exercise asks for b_t, the mean "
+            "at each time step t": (g - ret.constant_baseline(g, mask)) * mask,
+            "every step is weighted by G_0, the return of the whole episode, instead of the "
+            "reward-to-go G_t": (whole - ret.batch_mean_baseline(whole, mask)) * mask,
+            "the returns are summed from the start of the episode; the reward-to-go sums the "
+            "rewards *after* step t": (from_start - ret.batch_mean_baseline(from_start, mask))
+            * mask,
+            "γ is missing (undiscounted reward-to-go)":
+                advantages_reference(rewards, mask, 1.0),
+            "you also standardised the advantages; this exercise asks for G_t − b_t only":
+                ret.normalize(advantages_reference(rewards, mask, gamma), mask),
+        })
+        ex.fail(msg or f"expected {fmt(want)}, got {fmt(got)}", case)
+    return ex.passed(f"correct on {len(_advantage_cases())} padded batches")
+
+
+# --- the training step --------------------------------------------------------------------------
+
+def _step_setup(seed: int):
+    torch.manual_seed(seed)
+    policy = CategoricalPolicy(4, 2, hidden=(8,))
+    g = torch.Generator().manual_seed(100 + seed)
+    obs = torch.randn(6, 4, generator=g)
+    actions = torch.randint(0, 2, (6,), generator=g)
+    adv = torch.randn(6, generator=g) * 2
+    return policy, obs, actions, adv
+
+
+def _flat(policy) -> np.ndarray:
+    return torch.cat([p.detach().flatten() for p in policy.parameters()]).double().numpy()
+
+
+def _reference_steps(policy, batches, lr, variant=None):
+    """Parameters after SGD steps on the batches (``variant`` names a typical mistake)."""
+    policy = copy.deepcopy(policy)
+    opt = torch.optim.SGD(policy.parameters(), lr=lr)
+    for obs, actions, adv in batches:
+        if variant != "no_zero_grad":
+            opt.zero_grad()
+        logits = policy(obs)
+        if variant == "probs":
+            logits = torch.softmax(logits, 1)
+        ce = F.cross_entropy(logits, actions, reduction="none")
+        loss = {"sign": -(ce * adv).sum(), "mean": (ce * adv).mean(),
+                "mean_ce": ce.mean() * adv.sum()}.get(variant, (ce * adv).sum())
+        loss.backward()
+        opt.step()
+    return _flat(policy)
+
+
+def check_train_step(train_step: Callable) -> Feedback:
+    """``train_step(policy, optimizer, obs (B, D), actions (B,), advantages (B,)) -> float``:
+    one REINFORCE update (zero_grad, return-weighted cross-entropy summed, backward, step);
+    returns the loss. Checked with plain SGD, where the scale of the loss matters."""
+    ex = Exercise("train_step")
+    lr = 0.1
+    for seed in (0, 1):
+        policy, obs, actions, adv = _step_setup(seed)
+        second = _step_setup(seed + 10)[1:]
+        case = f"a 4-8-2 policy (seed {seed}), SGD(lr={lr}), B = 6, then a second batch"
+        runs = []
+        for torch_seed in (0, 1):
+            p = copy.deepcopy(policy)
+            opt = torch.optim.SGD(p.parameters(), lr=lr)
+            a = adv.clone().requires_grad_()
+            torch.manual_seed(torch_seed)
+            out = ex.call(partial(train_step, p, opt, obs.clone(), actions.clone(), a),
+                          case=case)
+            if a.grad is not None and bool((a.grad != 0).any()):
+                ex.fail(CARRIES_GRAD.replace("returns", "advantages"), case)
+            after_first = _flat(p)
+            ex.call(partial(train_step, p, opt, *(x.clone() for x in second)), case=case)
+            runs.append((out, after_first, _flat(p)))
+        (out, after_first, after_second), other = runs[0], runs[1]
+        if not close(after_first, other[1]) or not close(after_second, other[2]):
+            ex.fail(RESAMPLED, case)
+        start = _flat(policy)
+        want_first = _reference_steps(policy, [(obs, actions, adv)], lr)
+        if close(after_first, start):
+            ex.fail("the parameters did not change: call optimizer.step() after "
+                    "loss.backward()", case)
+        if not close(after_first, want_first, rtol=1e-5, atol=1e-7):
+            msg = diagnose(after_first, {
+                SIGN: partial(_reference_steps, policy, [(obs, actions, adv)], lr, "sign"),
+                MEAN: partial(_reference_steps, policy, [(obs, actions, adv)], lr, "mean"),
+                MEAN + " (here: the mean cross-entropy times the summed advantages)":
+                    partial(_reference_steps, policy, [(obs, actions, adv)], lr, "mean_ce"),
+                PROBS: partial(_reference_steps, policy, [(obs, actions, adv)], lr, "probs"),
+            }, rtol=1e-5, atol=1e-7)
+            ex.fail(msg or "the parameters after one step differ from one SGD step on "
+                    "Σ A_t · CE(policy(obs_t), a_t)", case)
+        batches = [(obs, actions, adv), second]
+        if not close(after_second, _reference_steps(policy, batches, lr), rtol=1e-5, atol=1e-7):
+            no_zero = _reference_steps(policy, batches, lr, "no_zero_grad")
+            if close(after_second, no_zero, rtol=1e-5, atol=1e-7):
+                ex.fail("gradients accumulate from one call to the next: call "
+                        "optimizer.zero_grad() before loss.backward()", case)
+            ex.fail("the first step is right but the second is not", case)
+        loss = float(cross_entropy_loss(policy(obs), actions, adv))
+        got = ex.as_array(out, shape=(), case=case, what="the returned loss")
+        if not np.isclose(got, loss, rtol=1e-5):
+            ex.fail(f"return the loss of the batch before the step ({loss:.6g}), got "
+                    f"{float(got):.6g}", case)
+    return ex.passed("parameters match SGD on the return-weighted cross-entropy over two "
+                     "steps, for two policies")

@@ -1,0 +1,167 @@
+"""The checks of 03_torch_cross_entropy accept correct answers and name the typical mistakes."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.distributions import Categorical
+
+from rlcourse import returns
+from rlcourse.checks import torch_cross_entropy as check
+from rlcourse.checks.feedback import ExerciseFailed, ExerciseNotImplemented
+
+# --- exercises 1 and 2: the loss ----------------------------------------------------------------
+
+
+def ce_ok(logits, actions, G):
+    return (F.cross_entropy(logits, actions, reduction="none") * G.detach()).sum()
+
+
+def logprob_ok(logits, actions, G):
+    return -(Categorical(logits=logits).log_prob(actions) * G.detach()).sum()
+
+
+def nll_ok(logits, actions, G):  # another correct form: NLL of log-softmax, weighted
+    return (F.nll_loss(torch.log_softmax(logits, 1), actions, reduction="none") * G.detach()).sum()
+
+
+@pytest.mark.parametrize("fn", [ce_ok, logprob_ok, nll_ok])
+def test_loss_checks_accept_correct_forms(fn):
+    assert check.check_reinforce_cross_entropy(fn)
+    assert check.check_reinforce_log_prob(fn)
+
+
+LOSS_MISTAKES = [
+    (lambda z, a, G: (F.cross_entropy(z, a, reduction="mean") * G).sum(), 'reduction="mean"'),
+    (lambda z, a, G: (F.cross_entropy(z, a, reduction="none") * G.detach()).mean(),
+     'reduction="mean"'),
+    (lambda z, a, G: (F.cross_entropy(z, a, reduction="none") * G).sum(), "carry gradient"),
+    (lambda z, a, G: (Categorical(logits=z).log_prob(a) * G.detach()).sum(), "sign is flipped"),
+    (lambda z, a, G: (F.cross_entropy(torch.softmax(z, 1), a, reduction="none")
+                      * G.detach()).sum(), "probabilities where F.cross_entropy wants logits"),
+    (lambda z, a, G: -(Categorical(logits=z).log_prob(Categorical(logits=z).sample())
+                       * G.detach()).sum(), "freshly sampled action"),
+    (lambda z, a, G: -(Categorical(z).log_prob(a) * G.detach()).sum(), "reads x as"),
+    (lambda z, a, G: -(torch.softmax(z, 1)[torch.arange(len(a)), a] * G.detach()).sum(),
+     "π\\(a\\|s\\) where log π"),
+    (lambda z, a, G: ce_ok(z, a, G).detach(), "no gradient"),
+    (lambda z, a, G: ce_ok(z, a, G).item(), "torch tensor"),
+]
+
+
+@pytest.mark.parametrize("fn, message", LOSS_MISTAKES)
+def test_loss_checks_name_mistakes(fn, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check.check_reinforce_cross_entropy(fn)
+
+
+def test_unfinished_exercise():
+    def stub(logits, actions, G):
+        raise NotImplementedError()
+
+    with pytest.raises(ExerciseNotImplemented):
+        check.check_reinforce_log_prob(stub)
+
+
+# --- exercise 3: advantages ---------------------------------------------------------------------
+
+
+def adv_ok(rewards, mask, gamma):
+    T, N = rewards.shape
+    G = np.zeros((T + 1, N))
+    for t in reversed(range(T)):
+        G[t] = rewards[t] + gamma * G[t + 1]
+    G = G[:-1]
+    b = (G * mask).sum(1, keepdims=True) / np.maximum(mask.sum(1, keepdims=True), 1)
+    return (G - b) * mask
+
+
+def adv_torch(rewards, mask, gamma):
+    G = returns.reward_to_go(torch.tensor(rewards), gamma)
+    m = torch.tensor(mask)
+    b = (G * m).sum(1, keepdim=True) / m.sum(1, keepdim=True)
+    return (G - b) * m
+
+
+def test_advantages_accepts_numpy_and_torch():
+    assert check.check_advantages(adv_ok)
+    assert check.check_advantages(adv_torch)
+
+
+def unmasked_padding(r, m, g):
+    G = returns.reward_to_go(r, g)
+    return G - (G * m).sum(1, keepdims=True) / m.sum(1, keepdims=True)  # padding gets -b_t
+
+
+def whole_episode(r, m, g):
+    W = returns.whole_episode_returns(r, g)
+    return (W - returns.batch_mean_baseline(W, m)) * m
+
+
+def mean_over_padding(r, m, g):
+    G = returns.reward_to_go(r, g)
+    return (G - G.mean(1, keepdims=True)) * m
+
+
+@pytest.mark.parametrize("fn, message", [
+    (mean_over_padding, "averaged over padding"),
+    (lambda r, m, g: returns.reward_to_go(r, g) * m, "baseline is missing"),
+    (lambda r, m, g: adv_ok(r, m, 1.0), "γ is missing"),
+    (unmasked_padding, "padding is not zero"),
+    (whole_episode, "weighted by G_0"),
+    (lambda r, m, g: returns.normalize(adv_ok(r, m, g), m), "also standardised"),
+])
+def test_advantages_names_mistakes(fn, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check.check_advantages(fn)
+
+
+# --- exercise 4: the training step --------------------------------------------------------------
+
+
+def step_ok(policy, optimizer, obs, actions, adv):
+    loss = (F.cross_entropy(policy(obs), actions, reduction="none") * adv.detach()).sum()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_dist(policy, optimizer, obs, actions, adv):
+    optimizer.zero_grad()
+    loss = -(policy.distribution(obs).log_prob(actions) * adv.detach()).sum()
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+def test_train_step_accepts_correct_forms():
+    assert check.check_train_step(step_ok)
+    assert check.check_train_step(step_dist)
+
+
+def make_step(loss_fn, zero_grad=True, step=True):
+    def train_step(policy, optimizer, obs, actions, adv):
+        if zero_grad:
+            optimizer.zero_grad()
+        loss = loss_fn(policy(obs), actions, adv)
+        loss.backward()
+        if step:
+            optimizer.step()
+        return loss.item()
+    return train_step
+
+
+@pytest.mark.parametrize("fn, message", [
+    (make_step(ce_ok, zero_grad=False), "zero_grad"),
+    (make_step(ce_ok, step=False), "optimizer.step"),
+    (make_step(lambda z, a, G: (F.cross_entropy(z, a) * G.detach()).sum()), 'reduction="mean"'),
+    (make_step(lambda z, a, G: -ce_ok(z, a, G)), "sign is flipped"),
+    (make_step(lambda z, a, G: (F.cross_entropy(z, a, reduction="none") * G).sum()),
+     "advantages carry gradient"),
+    (make_step(lambda z, a, G: ce_ok(torch.softmax(z, 1), a, G)), "probabilities"),
+    (make_step(lambda z, a, G: ce_ok(z, Categorical(logits=z).sample(), G)), "freshly sampled"),
+])
+def test_train_step_names_mistakes(fn, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check.check_train_step(fn)
