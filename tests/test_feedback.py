@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 
 import numpy as np
@@ -94,8 +95,6 @@ def test_an_enclosing_time_limit_survives_a_nested_one():
 
 
 def test_sys_exit_is_reported_not_obeyed():
-    import sys
-
     assert "called sys.exit(3)" in failure(EX.call, lambda x: sys.exit(3), 1)
 
 
@@ -139,6 +138,27 @@ def test_non_leaf_tensors_can_be_passed():
     x = torch.ones(3, requires_grad=True) * 2  # a non-leaf tensor refuses deepcopy
     out = EX.call(lambda t: t.sum(), x)
     assert float(out.detach()) == 6.0
+
+
+def test_warnings_are_kept_off_stderr_and_quoted_in_a_failure(capsys):
+    import warnings
+
+    def noisy(x):
+        warnings.warn("divide by zero encountered in log", RuntimeWarning, stacklevel=1)
+        print("debugging", file=sys.stderr)
+        return x
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning escaping the call would raise here
+        assert EX.call(noisy, 2) == 2
+    captured = capsys.readouterr()
+    assert captured.err == "" and "debugging" in captured.out  # nbgrader fails on stderr
+    EX.call(noisy, 2)
+    message = failure(EX.fail, "expected 3, got 2", "x = 2")
+    assert message.endswith("your function warned: RuntimeWarning: divide by zero "
+                            "encountered in log")
+    EX.call(lambda x: x, 2)
+    assert "warned" not in failure(EX.fail, "wrong")
 
 
 def test_not_a_function():

@@ -20,10 +20,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import signal
+import sys
 import sysconfig
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,9 +68,13 @@ class Exercise:
     def __init__(self, name: str, timeout_s: float = DEFAULT_TIMEOUT_S):
         self.name = name
         self.timeout_s = timeout_s
+        self._warning: str | None = None  # the first warning of the last call, if any
 
     def fail(self, message: str, case: str | None = None) -> NoReturn:
         where = f"\n  input: {case}" if case else ""
+        warned = getattr(self, "_warning", None)
+        if warned:
+            where += f"\n  your function warned: {warned}"
         raise ExerciseFailed(f"✘ {self.name}: {message}{where}")
 
     def passed(self, message: str) -> Feedback:
@@ -84,9 +90,18 @@ class Exercise:
             self.fail(f"expected a function, got {type(fn).__name__}", case)
         given = _copy((args, kwargs))
         before = _copy(given)
+        self._warning = None
         try:
-            with _time_limit(self.timeout_s):
+            # nbgrader scores a test cell that writes to stderr as failed, even when the answer
+            # is right: the student's stderr prints go to stdout, and warnings are recorded (a
+            # later failure quotes them) rather than printed.
+            with _time_limit(self.timeout_s), warnings.catch_warnings(record=True) as caught, \
+                    contextlib.redirect_stderr(sys.stdout):
+                warnings.simplefilter("always")
                 out = fn(*given[0], **given[1])
+            if caught:
+                w = caught[0]
+                self._warning = f"{w.category.__name__}: {w.message}"
         except NotImplementedError:
             raise ExerciseNotImplemented(
                 f"✘ {self.name}: not implemented yet. Replace `raise NotImplementedError()` "

@@ -4,8 +4,9 @@ Each submission is matched to its course notebook in ``solutions/`` (by the ``gr
 nbgrader cells, else by file name). As ``nbgrader autograde`` does, the course's own locked and
 test cells replace the submission's (hidden tests included), and test cells the student deleted
 are put back after the cell they follow in the course notebook. The result runs in a fresh
-kernel (nbclient) in a temporary folder, with a per-cell and a total time limit; every test cell
-that runs without an error earns its points (nbgrader's rule). Each exercise gets a report:
+kernel (nbclient) in a temporary folder, with a per-cell and a total time limit. Scores follow
+nbgrader's rule: a test cell earns its points when it runs without an error and writes nothing
+to stderr (a numeric result between 0 and the maximum is partial credit). Each exercise gets a report:
 its test cell's ``grade_id``, points, maximum, pass or fail, and feedback in words (the check's
 message, never a traceback).
 
@@ -259,7 +260,7 @@ def _client_class():
                 if used + size > OUTPUT_CAP_CHARS:
                     if used <= OUTPUT_CAP_CHARS:
                         outs.append(nbformat.v4.new_output(
-                            "stream", name="stderr",
+                            "stream", name="stdout",
                             text=f"\n[rlcourse grade: output beyond {OUTPUT_CAP_CHARS} "
                                  "characters dropped]\n"))
                     return None
@@ -417,7 +418,12 @@ class _Grader:
         if _is_test(cell) and gid in self.course.by_id:
             points = self.course.max_points(gid)
             if error is None:
-                self.run.results[gid] = ExerciseReport(gid, points, points, True,
+                stderr = _stderr_of(cell)
+                if stderr:  # nbgrader's rule too: a test cell that writes to stderr fails
+                    error = ("stderr", stderr)
+            if error is None:
+                score = _partial_credit(cell, points)
+                self.run.results[gid] = ExerciseReport(gid, score, points, score >= points,
                                                        _clip(_text_of(cell)) or "passed")
             else:
                 self.run.results[gid] = ExerciseReport(gid, 0, points, False,
@@ -434,6 +440,9 @@ class _Grader:
             text = evalue
         elif ename in ("Timeout", "DeadKernel"):
             text = f"the test cell {evalue}"
+        elif ename == "stderr":
+            text = ("the test cell wrote to stderr, which counts as a failure (as in "
+                    f"nbgrader):\n{evalue}")
         else:
             text = f"the test cell raised {_describe(error)}"
         extra = []
@@ -483,6 +492,23 @@ def _error_of(cell: NotebookNode) -> tuple[str, str] | None:
         if out.get("output_type") == "error":
             return out.get("ename", "Error"), out.get("evalue", "")
     return None
+
+
+def _stderr_of(cell: NotebookNode) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stderr").strip()
+
+
+def _partial_credit(cell: NotebookNode, max_points: float) -> float:
+    """nbgrader's rule: a test cell whose result is a number in [0, max] scores that number."""
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "execute_result":
+            try:
+                value = float(str(out.get("data", {}).get("text/plain", "")))
+            except ValueError:
+                return max_points
+            return _number(value) if 0 <= value <= max_points else max_points
+    return max_points
 
 
 def _describe(error: tuple[str, str]) -> str:
