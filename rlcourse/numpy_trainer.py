@@ -2,11 +2,13 @@
 
 One update:
 
-1. run ``num_envs`` environments side by side until each has finished one episode, sampling
-   actions from the softmax policy (:func:`rlcourse.rollout.collect_episodes`);
+1. run ``num_envs`` environments side by side until each has finished an episode, sampling
+   actions from the softmax policy (:class:`rlcourse.rollout.EpisodeCollector`: episodes still
+   running at the end of a batch are completed in the next, so no step is thrown away);
 2. reward-to-go G_t with discount γ for every step (:func:`rlcourse.returns.reward_to_go`);
 3. advantage A_t = G_t − b_t with b_t the mean of G_t over the episodes still running at step
-   t, then standardised over the batch (mean 0, standard deviation 1);
+   t, then standardised over the batch (mean 0, standard deviation 1)
+   (:func:`rlcourse.returns.batch_mean_baseline`, :func:`rlcourse.returns.normalize`);
 4. the gradient of :math:`\\frac{1}{n}\\sum_{t,i} A_{t,i} \\log\\pi(a_{t,i} \\mid s_{t,i})` by
    hand (:func:`rlcourse.numpy_policy.policy_gradient`), and one Adam step *up* that gradient.
 
@@ -30,40 +32,39 @@ CARTPOLE_THRESHOLD = 475.0  # gymnasium's reward_threshold for CartPole-v1
 
 @dataclass
 class History:
-    """What :func:`train` did, one entry per update in the lists.
+    """What :func:`train` did: one entry per update in the lists (``evaluations``: one per
+    evaluation). Field names follow :class:`rlcourse.torch_trainer.History`.
 
-    ``env_steps`` counts every environment step of training (also those an environment runs
-    after its episode ended while the others finish), not those of evaluations. ``seconds``
-    is wall time since the start, evaluations included. ``solved_env_steps`` and
-    ``solved_seconds`` are those of the first evaluation that reached the target (None if none).
+    ``env_steps`` counts every environment step of training, not those of evaluations;
+    ``seconds`` is the wall time since the start after each update, evaluations included.
+    ``solved_at`` is the env-step count of the first evaluation that reached the target
+    (None if none), ``solved_seconds`` its wall time; ``wall_s`` is the whole run's.
     """
 
     seed: int
+    params: dict[str, np.ndarray]
     env_steps: list[int] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     mean_return: list[float] = field(default_factory=list)
     episode_returns: list[np.ndarray] = field(default_factory=list)
     entropy: list[float] = field(default_factory=list)
-    eval_env_steps: list[int] = field(default_factory=list)
-    eval_mean_return: list[float] = field(default_factory=list)
-    solved_env_steps: int | None = None
+    evaluations: list[tuple[int, float]] = field(default_factory=list)  # (env_steps, mean)
+    solved_at: int | None = None
     solved_seconds: float | None = None
-    params: dict[str, np.ndarray] | None = None
+    wall_s: float = 0.0
 
     @property
     def solved(self) -> bool:
-        return self.solved_env_steps is not None
+        return self.solved_at is not None
 
     def summary(self) -> dict:
-        """A JSON-friendly summary (for benchmarks/cartpole.py)."""
+        """A JSON-friendly summary of the run (for benchmarks/cartpole.py)."""
         return {"trainer": "numpy", "seed": self.seed, "solved": self.solved,
-                "solved_env_steps": self.solved_env_steps,
-                "solved_seconds": self.solved_seconds,
+                "solved_at": self.solved_at, "solved_seconds": self.solved_seconds,
                 "updates": len(self.env_steps),
                 "env_steps": self.env_steps[-1] if self.env_steps else 0,
-                "seconds": self.seconds[-1] if self.seconds else 0.0,
-                "last_eval_mean_return": (self.eval_mean_return[-1] if self.eval_mean_return
-                                          else None)}
+                "wall_s": self.wall_s,
+                "last_eval": self.evaluations[-1][1] if self.evaluations else None}
 
 
 def sampling_policy(params: dict[str, np.ndarray], rng: np.random.Generator):
@@ -75,20 +76,16 @@ def sampling_policy(params: dict[str, np.ndarray], rng: np.random.Generator):
 
 
 def advantages(G: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Per-step batch-mean baseline, then standardised over the real steps; shape (T, N).
+    """G_t minus the per-step batch mean b_t, standardised over the real steps; shape (T, N).
 
-    ``G`` and ``mask`` (T, N); entries outside the episodes (``mask`` False) come out 0.
+    ``G`` and ``mask`` have shape (T, N); entries outside the episodes (``mask`` False) are 0.
     """
-    count = mask.sum(axis=1, keepdims=True)
-    baseline = np.where(mask, G, 0.0).sum(axis=1, keepdims=True) / np.maximum(count, 1)
-    adv = np.where(mask, G - baseline, 0.0)
-    real = adv[mask]
-    return np.where(mask, (adv - real.mean()) / (real.std() + 1e-8), 0.0)
+    return returns.normalize(G - returns.batch_mean_baseline(G, mask), mask)
 
 
-def train(seed: int = 0, max_env_steps: int = 300_000, num_envs: int = 16, lr: float = 1e-2,
-          gamma: float = 0.99, hidden: int = 64, target: float = CARTPOLE_THRESHOLD,
-          eval_episodes: int = 100, env_id: str = "CartPole-v1", stop_when_solved: bool = True,
+def train(env_id: str = "CartPole-v1", *, seed: int = 0, max_env_steps: int = 300_000,
+          num_envs: int = 16, lr: float = 2e-2, gamma: float = 0.99, hidden: int = 64,
+          target: float | None = CARTPOLE_THRESHOLD, eval_episodes: int = 100,
           progress: bool = False) -> History:
     """Train a D-hidden-A tanh softmax policy with REINFORCE; returns its :class:`History`.
 
@@ -98,8 +95,8 @@ def train(seed: int = 0, max_env_steps: int = 300_000, num_envs: int = 16, lr: f
         num_envs: episodes per update, collected side by side.
         lr: Adam's step size (ascent). gamma: discount of the reward-to-go.
         hidden: width of the hidden layer.
-        target: evaluation threshold (mean undiscounted return over ``eval_episodes``).
-        stop_when_solved: stop at the first evaluation that reaches ``target``.
+        target: evaluate once a batch's mean return reaches it, stop once the mean return of
+            ``eval_episodes`` evaluation episodes does; None never evaluates.
         progress: show a tqdm bar over env steps.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -114,6 +111,7 @@ def train(seed: int = 0, max_env_steps: int = 300_000, num_envs: int = 16, lr: f
     params = numpy_policy.init_params(obs_dim, n_actions, hidden, rng)
     optimiser = numpy_policy.Adam(params, lr=lr, maximize=True)
     act = sampling_policy(params, rng)  # reads params, which Adam updates in place
+    collector = rollout.EpisodeCollector(envs, seed=int(seed))
     history = History(seed=int(seed), params=params)
     bar = None
     if progress:
@@ -124,8 +122,8 @@ def train(seed: int = 0, max_env_steps: int = 300_000, num_envs: int = 16, lr: f
     update = 0
     try:
         while steps < max_env_steps:
-            # 1. one episode per environment (the first reset is seeded, later ones continue)
-            batch = rollout.collect_episodes(envs, act, seed=int(seed) if update == 0 else None)
+            # 1. at least one whole episode per environment, all N actions in one forward pass
+            batch = collector.collect(act)
             steps += batch.env_steps
 
             # 2-3. reward-to-go, baseline, standardisation: one weight per real step
@@ -151,19 +149,19 @@ def train(seed: int = 0, max_env_steps: int = 300_000, num_envs: int = 16, lr: f
                 bar.update(batch.env_steps)
                 bar.set_postfix(mean_return=f"{batch.returns.mean():.0f}")
 
-            if batch.returns.mean() >= target:
+            if target is not None and batch.returns.mean() >= target:
                 score = rollout.evaluate(env_id, sampling_policy(params, rng), eval_episodes,
                                          seed=int(seed) + 10_000 + update).mean()
-                history.eval_env_steps.append(steps)
-                history.eval_mean_return.append(float(score))
-                if score >= target and history.solved_env_steps is None:
-                    history.solved_env_steps = steps
+                history.evaluations.append((steps, float(score)))
+                if score >= target:
+                    history.solved_at = steps
                     history.solved_seconds = time.perf_counter() - start
             history.seconds.append(time.perf_counter() - start)
-            if stop_when_solved and history.solved:
+            if history.solved:
                 break
     finally:
         envs.close()
         if bar is not None:
             bar.close()
+    history.wall_s = time.perf_counter() - start
     return history

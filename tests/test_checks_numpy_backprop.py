@@ -140,6 +140,7 @@ def pg_with(dlogits_fn):
     (lambda y, p, G: G[:, None] * y * (1 - p), "only the chosen logit got gradient"),
     (lambda y, p, G: G[:, None] * y, "the −π part is missing"),
     (lambda y, p, G: G[:, None] * (p - y), "the sign is flipped"),
+    (lambda y, p, G: G[:, None] * y / p, "the softmax was skipped"),
     (lambda y, p, G: y - p, "the return weight is missing"),
     (lambda y, p, G: G * (y - p), "broadcasting over the batch is wrong: `returns \\* "),
     (lambda y, p, G: G[:, None] * (y - p) / len(G), "you averaged over the steps"),

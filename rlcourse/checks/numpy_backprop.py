@@ -223,6 +223,9 @@ def _pg_mistakes(params, obs, actions, G) -> dict[str, Callable[[], np.ndarray]]
         "depend on the other logits; log π_a = z_a − log Σ_k exp(z_k), whose second term gives "
         "−π_j at every logit":
             lambda z, a, w: w[:, None] * onehot(z, a),
+        "the softmax was skipped: 1/π_a is ∂ log π_a/∂π_a at the *probability* a; the "
+        "softmax's Jacobian spreads it over all logits, giving one-hot(a) − π":
+            lambda z, a, w: w[:, None] * onehot(z, a) / numpy_policy.softmax(z),
         "the sign is flipped: (π − one-hot) is the gradient of the loss −G log π (descent); "
         "the policy gradient is G (one-hot − π), which the update ascends":
             lambda z, a, w: -w[:, None] * right(z, a),
