@@ -142,7 +142,7 @@ def pg_with(dlogits_fn):
     (lambda y, p, G: G[:, None] * (p - y), "the sign is flipped"),
     (lambda y, p, G: G[:, None] * y / p, "the softmax was skipped"),
     (lambda y, p, G: y - p, "the return weight is missing"),
-    (lambda y, p, G: G * (y - p), "broadcasting over the batch is wrong: `returns \\* "),
+    (lambda y, p, G: G * (y - p), "broadcasting over the batch is wrong: `G \\* "),
     (lambda y, p, G: G[:, None] * (y - p) / len(G), "you averaged over the steps"),
     (lambda y, p, G: G[0] * (y - p), "every step was weighted by G_0"),
 ])

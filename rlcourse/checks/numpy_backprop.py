@@ -232,8 +232,8 @@ def _pg_mistakes(params, obs, actions, G) -> dict[str, Callable[[], np.ndarray]]
         "the return weight is missing: each step's ∇ log π(a_t|s_t) must be multiplied by its "
         "return G_t":
             lambda z, a, w: right(z, a),
-        "broadcasting over the batch is wrong: `returns * (one_hot - probs)` multiplies the "
-        "action columns by the returns; weight the rows (time steps): returns[:, None]":
+        "broadcasting over the batch is wrong: `G * (one_hot - probs)` multiplies the action "
+        "columns by the returns; weight the rows (time steps): G[:, None] * (one_hot - probs)":
             lambda z, a, w: w[None, :] * right(z, a) if z.shape[0] == z.shape[1] else None,
         "you averaged over the steps (divided by T); the episode's gradient is the sum "
         "Σ_t G_t ∇ log π(a_t|s_t)":
