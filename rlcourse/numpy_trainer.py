@@ -84,7 +84,8 @@ def advantages(G: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def train(env_id: str = "CartPole-v1", *, seed: int = 0, max_env_steps: int = 300_000,
-          num_envs: int = 16, lr: float = 2e-2, gamma: float = 0.99, hidden: int = 64,
+          num_envs: int = 16, lr: float = 2e-2, gamma: float = 0.99,
+          hidden: int | tuple[int] = 64,
           target: float | None = CARTPOLE_THRESHOLD, eval_episodes: int = 100,
           progress: bool = False) -> History:
     """Train a D-hidden-A tanh softmax policy with REINFORCE; returns its :class:`History`.
@@ -94,7 +95,7 @@ def train(env_id: str = "CartPole-v1", *, seed: int = 0, max_env_steps: int = 30
         max_env_steps: stop after this many training environment steps.
         num_envs: episodes per update, collected side by side.
         lr: Adam's step size (ascent). gamma: discount of the reward-to-go.
-        hidden: width of the hidden layer.
+        hidden: width of the hidden layer (an int, or a 1-tuple as torch_trainer takes).
         target: evaluate once a batch's mean return reaches it, stop once the mean return of
             ``eval_episodes`` evaluation episodes does; None never evaluates.
         progress: show a tqdm bar over env steps.
@@ -103,6 +104,13 @@ def train(env_id: str = "CartPole-v1", *, seed: int = 0, max_env_steps: int = 30
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if not isinstance(max_env_steps, (int, np.integer)) or max_env_steps < 1:
         raise ValueError(f"max_env_steps must be a positive integer, got {max_env_steps!r}")
+    if isinstance(hidden, tuple):
+        if len(hidden) != 1:
+            raise ValueError(f"hidden must be an int or a 1-tuple (the NumPy policy has one "
+                             f"hidden layer), got {hidden!r}")
+        hidden = hidden[0]
+    if isinstance(hidden, bool) or not isinstance(hidden, (int, np.integer)) or hidden < 1:
+        raise ValueError(f"hidden must be a positive integer, got {hidden!r}")
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     envs = rollout.make_vec(env_id, num_envs)

@@ -69,7 +69,7 @@ def test_a_short_run_records_a_consistent_history():
 
 def test_training_is_reproducible_and_changes_the_weights():
     a = numpy_trainer.train(seed=1, max_env_steps=1_000, target=None)
-    b = numpy_trainer.train(seed=1, max_env_steps=1_000, target=None)
+    b = numpy_trainer.train(seed=1, max_env_steps=1_000, target=None, hidden=(64,))
     c = numpy_trainer.train(seed=2, max_env_steps=1_000, target=None)
     init = numpy_policy.init_params(4, 2, 64, np.random.default_rng(1))
     for k in a.params:
@@ -90,6 +90,8 @@ def test_an_easy_target_is_evaluated_and_reached():
     ({"seed": -1}, "seed must be a non-negative integer"),
     ({"seed": 1.5}, "seed must be a non-negative integer"),
     ({"max_env_steps": 0}, "max_env_steps must be a positive integer"),
+    ({"hidden": (64, 64)}, "hidden must be an int or a 1-tuple"),
+    ({"hidden": 0}, "hidden must be a positive integer"),
 ])
 def test_train_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
