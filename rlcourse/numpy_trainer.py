@@ -36,7 +36,8 @@ class History:
     evaluation). Field names follow :class:`rlcourse.torch_trainer.History`.
 
     ``env_steps`` counts every environment step of training, not those of evaluations;
-    ``seconds`` is the wall time since the start after each update, evaluations included.
+    ``seconds`` is the wall time since the start after each update, evaluations included;
+    ``entropy`` the policy's mean entropy (nats) on the batch's states after the update.
     ``solved_at`` is the env-step count of the first evaluation that reached the target
     (None if none), ``solved_seconds`` its wall time; ``wall_s`` is the whole run's.
     """
@@ -91,9 +92,10 @@ def train(env_id: str = "CartPole-v1", *, seed: int = 0, max_env_steps: int = 30
     """Train a D-hidden-A tanh softmax policy with REINFORCE; returns its :class:`History`.
 
     Args:
+        env_id: a gymnasium environment with a vector observation and discrete actions.
         seed: seeds the weights, the action sampling and the environments.
         max_env_steps: stop after this many training environment steps.
-        num_envs: episodes per update, collected side by side.
+        num_envs: environments run side by side; each finishes at least one episode per update.
         lr: Adam's step size (ascent). gamma: discount of the reward-to-go.
         hidden: width of the hidden layer (an int, or a 1-tuple as torch_trainer takes).
         target: evaluate once a batch's mean return reaches it, stop once the mean return of
