@@ -86,8 +86,12 @@ class BatchedPendulum:
                                             np.tile(high, (self.num_envs, 1)), dtype=np.float32)
         self.action_space = spaces.Box(-MAX_TORQUE, MAX_TORQUE, shape=(self.num_envs, 1),
                                        dtype=np.float32)
-        self._generator = torch.Generator(device=self.device)
-        self._generator.seed()
+        # The "meta" device (shapes only, no data) has no generator; the course's checks use it
+        # to catch tensors left on the wrong device on machines without a GPU.
+        self._generator = None
+        if self.device.type != "meta":
+            self._generator = torch.Generator(device=self.device)
+            self._generator.seed()
         self._high = torch.tensor([math.pi, 1.0], device=self.device, dtype=dtype)
         self._state = torch.zeros(self.num_envs, 2, device=self.device, dtype=dtype)
         self._elapsed = torch.zeros(self.num_envs, device=self.device, dtype=torch.int64)
@@ -137,7 +141,8 @@ class BatchedPendulum:
         if seed is not None:
             if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
                 raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-            self._generator.manual_seed(int(seed))
+            if self._generator is not None:
+                self._generator.manual_seed(int(seed))
         high = self._high
         if options:
             x = float(options.get("x_init", math.pi))

@@ -1,0 +1,168 @@
+r"""Diagonal Gaussian policies for continuous actions (taught in 04_gaussian_policies_gpu).
+
+The policy's network outputs the mean μθ(s) of a Normal distribution over actions; the log
+standard deviation log σ is a free parameter (or a second network head). For an action a with
+d independent dimensions,
+
+.. math::
+    \log \pi_\theta(a \mid s) = \sum_{j=1}^{d} \Big[-\frac{(a_j - \mu_j)^2}{2\sigma_j^2}
+        - \log \sigma_j - \tfrac12 \log 2\pi\Big],
+
+    \frac{\partial \log\pi}{\partial \mu_j} = \frac{a_j - \mu_j}{\sigma_j^2}, \qquad
+    \frac{\partial \log\pi}{\partial \log\sigma_j} = \frac{(a_j - \mu_j)^2}{\sigma_j^2} - 1 .
+
+A tanh-squashed policy samples u ~ N(μ, σ²) and acts a = c·tanh(u); by the change of variables,
+log π(a) = log N(u) − Σ_j log(c (1 − tanh² u_j)).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.distributions import Normal
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+def _as_tensors(*xs):
+    out = []
+    for name, x in xs:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+        if not x.is_floating_point():
+            raise TypeError(f"{name} must be floating point, got {x.dtype}")
+        out.append(x)
+    return out
+
+
+def gaussian_log_prob(actions: torch.Tensor, mean: torch.Tensor,
+                      log_std: torch.Tensor) -> torch.Tensor:
+    """log N(a; μ, σ²) written out, summed over the last (action) dimension.
+
+    Args:
+        actions: shape (..., d).
+        mean: shape (..., d) (broadcasts against ``actions``).
+        log_std: log σ, shape (d,) or (..., d).
+
+    Returns:
+        Shape (...): one log-density per sample (the sum over the d action dimensions).
+    """
+    actions, mean, log_std = _as_tensors(("actions", actions), ("mean", mean),
+                                         ("log_std", log_std))
+    if actions.ndim == 0:
+        raise ValueError("actions must have an action dimension: shape (..., d), got a scalar")
+    z = (actions - mean) * torch.exp(-log_std)
+    return (-0.5 * z**2 - log_std - 0.5 * LOG_2PI).sum(-1)
+
+
+def gaussian_log_prob_grads(actions: torch.Tensor, mean: torch.Tensor,
+                            log_std: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The hand-derived gradients of log N(a; μ, σ²), one per action dimension.
+
+    Returns:
+        ``(d_mean, d_log_std)``, each broadcast to shape (..., d):
+        ∂/∂μ = (a − μ)/σ² and ∂/∂log σ = (a − μ)²/σ² − 1.
+    """
+    actions, mean, log_std = _as_tensors(("actions", actions), ("mean", mean),
+                                         ("log_std", log_std))
+    var = torch.exp(2 * log_std)
+    diff = actions - mean
+    d_mean = diff / var
+    d_log_std = diff**2 / var - 1
+    return torch.broadcast_tensors(d_mean, d_log_std)
+
+
+def tanh_log_det_jacobian(u: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """Σ_j log |d a_j / d u_j| for a = scale·tanh(u), summed over the last dimension.
+
+    Uses log(1 − tanh² u) = 2 (log 2 − u − softplus(−2u)), which stays finite for large |u|
+    where 1 − tanh² u rounds to 0.
+    """
+    (u,) = _as_tensors(("u", u))
+    if not scale > 0:
+        raise ValueError(f"scale must be positive, got {scale!r}")
+    log_det = 2 * (math.log(2) - u - nn.functional.softplus(-2 * u)) + math.log(scale)
+    return log_det.sum(-1)
+
+
+def squashed_log_prob(dist: Normal, u: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """log π(a) of the action a = scale·tanh(u), where u was sampled from ``dist``; shape (...)."""
+    return dist.log_prob(u).sum(-1) - tanh_log_det_jacobian(u, scale)
+
+
+def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.Tanh) -> nn.Sequential:
+    """Linear layers of the given sizes with ``activation`` between them (none after the last)."""
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+class GaussianPolicy(nn.Module):
+    """π(a|s) = N(μθ(s), diag σ²): a mean network and a log σ (a parameter, or a network head).
+
+    Args:
+        obs_dim: size of an observation (3 for Pendulum).
+        act_dim: number of action dimensions d (1 for Pendulum).
+        hidden: sizes of the hidden layers of the mean network.
+        log_std_init: initial log σ (0 means σ = 1).
+        std_head: False (default): log σ is an ``nn.Parameter`` of shape (d,), the same in every
+            state (as in CleanRL's PPO). True: the network has 2d outputs, the second d being
+            log σ(s) − ``log_std_init``.
+
+    ``forward(obs)`` with obs of shape (B, obs_dim) returns a ``torch.distributions.Normal`` with
+    batch shape (B, d); σ = exp(log σ) is positive whatever the parameters are.
+    """
+
+    def __init__(self, obs_dim: int = 3, act_dim: int = 1, hidden: Sequence[int] = (64, 64),
+                 log_std_init: float = 0.0, std_head: bool = False):
+        super().__init__()
+        for name, v in (("obs_dim", obs_dim), ("act_dim", act_dim)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        self.obs_dim, self.act_dim, self.std_head = obs_dim, act_dim, std_head
+        out = 2 * act_dim if std_head else act_dim
+        self.net = mlp([obs_dim, *hidden, out])
+        if std_head:
+            self.register_buffer("log_std_offset", torch.full((act_dim,), float(log_std_init)))
+        else:
+            self.log_std = nn.Parameter(torch.full((act_dim,), float(log_std_init)))
+
+    def _check_obs(self, obs: torch.Tensor) -> None:
+        if not isinstance(obs, torch.Tensor):
+            raise TypeError(f"obs must be a torch.Tensor of shape (B, {self.obs_dim}), "
+                            f"got {type(obs).__name__}")
+        if obs.ndim != 2 or obs.shape[1] != self.obs_dim:
+            raise ValueError(f"obs must have shape (B, {self.obs_dim}), got {tuple(obs.shape)}")
+
+    def mean_and_log_std(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """μθ(s) of shape (B, d) and log σ of shape (d,) (or (B, d) with a head)."""
+        self._check_obs(obs)
+        out = self.net(obs)
+        if self.std_head:
+            mean, log_std = out.split(self.act_dim, dim=-1)
+            return mean, log_std + self.log_std_offset
+        return out, self.log_std
+
+    def forward(self, obs: torch.Tensor) -> Normal:
+        mean, log_std = self.mean_and_log_std(obs)
+        return Normal(mean, log_std.exp().expand_as(mean), validate_args=False)
+
+    def log_prob(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """log π(a|s) summed over the d action dimensions: shape (B,)."""
+        if actions.shape != (obs.shape[0], self.act_dim):
+            raise ValueError(f"actions must have shape ({obs.shape[0]}, {self.act_dim}), "
+                             f"got {tuple(actions.shape)}")
+        return self(obs).log_prob(actions).sum(-1)
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
+        """A sampled action (or the mean action when ``deterministic``), shape (B, d)."""
+        if deterministic:
+            return self.mean_and_log_std(obs)[0]
+        return self(obs).sample()

@@ -1,0 +1,249 @@
+"""The checks of 04_gaussian_policies_gpu: correct answers pass, typical mistakes are named."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.distributions import Normal
+
+from rlcourse.checks import gaussian as check
+from rlcourse.checks.feedback import ExerciseFailed, ExerciseNotImplemented
+from rlcourse.envs import pendulum
+
+HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+# -- 1. log-density --------------------------------------------------------------------------
+def log_prob_written_out(a, mu, log_std):
+    return (-(a - mu) ** 2 / (2 * torch.exp(2 * log_std)) - log_std - HALF_LOG_2PI).sum(-1)
+
+
+def log_prob_with_normal(a, mu, log_std):  # a correct alternative
+    return Normal(mu, log_std.exp()).log_prob(a).sum(dim=1)
+
+
+def test_log_prob_accepts_correct_answers():
+    assert check.check_gaussian_log_prob(log_prob_written_out)
+    assert check.check_gaussian_log_prob(log_prob_with_normal)
+
+
+def test_log_prob_accepts_a_missing_constant_with_a_note():
+    fb = check.check_gaussian_log_prob(
+        lambda a, mu, ls: (-(a - mu) ** 2 / (2 * torch.exp(2 * ls)) - ls).sum(-1))
+    assert fb and "½ log 2π" in fb.message and "gradient" in fb.message
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda a, mu, ls: (-(a - mu) ** 2 / (2 * torch.exp(2 * ls)) - HALF_LOG_2PI).sum(-1),
+     "−log σ term is missing"),
+    (lambda a, mu, ls: (-(a - mu) ** 2 / (2 * torch.exp(ls)) - ls - HALF_LOG_2PI).sum(-1),
+     "σ is used where σ² belongs"),
+    (lambda a, mu, ls: (-(a - mu) ** 2 / (2 * torch.exp(ls))).sum(-1),  # σ for σ², no log σ
+     "σ is used where σ² belongs"),
+    (lambda a, mu, ls: log_prob_written_out(a, mu, ls) / a.shape[1], "averaged"),
+    (lambda a, mu, ls: Normal(mu, ls.exp()).log_prob(a).mean(-1), "averaged"),
+    (lambda a, mu, ls: Normal(mu, ls.exp()).log_prob(a), "sum them"),
+    (lambda a, mu, ls: torch.tensor(log_prob_written_out(a, mu, ls).tolist()),
+     "carries no gradient"),
+])
+def test_log_prob_names_typical_mistakes(wrong, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check.check_gaussian_log_prob(wrong)
+
+
+def test_log_prob_unfinished_and_crashing_answers():
+    def unfinished(a, mu, ls):
+        raise NotImplementedError()
+
+    with pytest.raises(ExerciseNotImplemented):
+        check.check_gaussian_log_prob(unfinished)
+    with pytest.raises(ExerciseFailed, match="raised ZeroDivisionError"):
+        check.check_gaussian_log_prob(lambda a, mu, ls: 1 / 0)
+
+
+# -- 2. the module ---------------------------------------------------------------------------
+class GoodPolicy(nn.Module):
+    def __init__(self, obs_dim, act_dim, hidden=32):
+        super().__init__()
+        self.mean_net = nn.Sequential(nn.Linear(obs_dim, hidden), nn.Tanh(),
+                                      nn.Linear(hidden, act_dim))
+        self.log_std = nn.Parameter(torch.zeros(act_dim))
+
+    def forward(self, obs):
+        return Normal(self.mean_net(obs), torch.exp(self.log_std))
+
+
+class PlainTensorLogStd(GoodPolicy):
+    def __init__(self, obs_dim, act_dim):
+        super().__init__(obs_dim, act_dim)
+        del self.log_std
+        self.log_std = torch.zeros(act_dim)
+
+
+class LogStdAsScale(GoodPolicy):
+    def forward(self, obs):
+        return Normal(self.mean_net(obs), self.log_std)
+
+
+class VarianceAsScale(GoodPolicy):
+    def forward(self, obs):
+        return Normal(self.mean_net(obs), torch.exp(2 * self.log_std))
+
+
+class DetachedStd(GoodPolicy):
+    def forward(self, obs):
+        return Normal(self.mean_net(obs), torch.exp(self.log_std).detach())
+
+
+def test_policy_module_accepts_correct_answers():
+    assert check.check_policy_module(GoodPolicy)
+
+    def course_policy(obs_dim, act_dim):  # the package's own module is a correct alternative
+        from rlcourse.gaussian_policy import GaussianPolicy
+
+        return GaussianPolicy(obs_dim, act_dim, (16,))
+
+    assert check.check_policy_module(course_policy)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (PlainTensorLogStd, "not an nn.Parameter"),
+    (LogStdAsScale, "passed log σ itself as the scale"),
+    (VarianceAsScale, "passed the variance σ²"),
+    (DetachedStd, "no gradient reaches `log_std`"),
+])
+def test_policy_module_names_typical_mistakes(wrong, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check.check_policy_module(wrong)
+
+
+# -- 3. the loss ------------------------------------------------------------------------------
+def test_loss_accepts_correct_answers():
+    assert check.check_reinforce_loss(
+        lambda dist, a, adv: -(dist.log_prob(a).sum(-1) * adv).mean())
+    assert check.check_reinforce_loss(
+        lambda dist, a, adv: -torch.einsum("b,b->", dist.log_prob(a).sum(1), adv) / len(adv))
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda dist, a, adv: -(dist.log_prob(a.clamp(-2, 2)).sum(-1) * adv).mean(),
+     "clipped action"),
+    (lambda dist, a, adv: -(dist.log_prob(a).mean(-1) * adv).mean(), "averaged"),
+    (lambda dist, a, adv: -(dist.log_prob(a) * adv[:, None]).mean(), "averaged"),
+    (lambda dist, a, adv: (dist.log_prob(a).sum(-1) * adv).mean(), "sign is flipped"),
+    (lambda dist, a, adv: -(dist.log_prob(a).sum(-1) * adv).sum(), "summed"),
+    (lambda dist, a, adv: -(dist.log_prob(a).sum(-1) * adv), "one number"),
+])
+def test_loss_names_typical_mistakes(wrong, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check.check_reinforce_loss(wrong)
+
+
+# -- 4. on a device -------------------------------------------------------------------------
+def collect_good(policy, num_envs, steps, device):
+    policy = policy.to(device)
+    env = pendulum.BatchedPendulum(num_envs, device=device)
+    obs, _ = env.reset(seed=0)
+    observations = torch.empty(steps, num_envs, 3, device=device)
+    actions = torch.empty(steps, num_envs, 1, device=device)
+    rewards = torch.empty(steps, num_envs, device=device)
+    with torch.no_grad():
+        for t in range(steps):
+            observations[t] = obs
+            actions[t] = policy(obs).sample()
+            obs, rewards[t], _, _, _ = env.step(actions[t])
+    return observations, actions, rewards
+
+
+def collect_with_lists(policy, num_envs, steps, device):  # a correct alternative
+    policy.to(device)
+    env = pendulum.BatchedPendulum(num_envs, device=device)
+    obs, _ = env.reset(seed=0)
+    observations, actions, rewards = [], [], []
+    with torch.no_grad():
+        for _ in range(steps):
+            a = policy(obs).sample()
+            observations.append(obs)
+            actions.append(a)
+            obs, r, _, _, _ = env.step(a)
+            rewards.append(r)
+    return torch.stack(observations), torch.stack(actions), torch.stack(rewards)
+
+
+def test_collect_accepts_correct_answers():
+    assert check.check_collect_on_device(collect_good)
+    assert check.check_collect_on_device(collect_with_lists)
+
+
+def _buffers_on_cpu(policy, num_envs, steps, device):
+    policy = policy.to(device)
+    env = pendulum.BatchedPendulum(num_envs, device=device)
+    obs, _ = env.reset(seed=0)
+    observations = torch.empty(steps, num_envs, 3)  # no device=
+    actions = torch.empty(steps, num_envs, 1)
+    rewards = torch.empty(steps, num_envs)
+    with torch.no_grad():
+        for t in range(steps):
+            observations[t] = obs
+            actions[t] = policy(obs).sample()
+            obs, rewards[t], _, _, _ = env.step(actions[t].to(device))
+    return observations, actions, rewards
+
+
+def _policy_not_moved(policy, num_envs, steps, device):
+    env = pendulum.BatchedPendulum(num_envs, device=device)
+    obs, _ = env.reset(seed=0)
+    out = ([], [], [])
+    with torch.no_grad():
+        for _ in range(steps):
+            a = policy(obs).sample()
+            out[0].append(obs)
+            out[1].append(a)
+            obs, r, _, _, _ = env.step(a)
+            out[2].append(r)
+    return tuple(torch.stack(x) for x in out)
+
+
+def _returned_on_cpu(policy, num_envs, steps, device):
+    return tuple(x.cpu() for x in collect_good(policy, num_envs, steps, device))
+
+
+def _new_tensor_on_cpu(policy, num_envs, steps, device):
+    o, a, r = collect_good(policy, num_envs, steps, device)
+    return o, a, torch.zeros(r.shape) if device.type == "meta" else r
+
+
+def _clipped_actions(policy, num_envs, steps, device):
+    policy = policy.to(device)
+    env = pendulum.BatchedPendulum(num_envs, device=device)
+    obs, _ = env.reset(seed=0)
+    out = ([], [], [])
+    with torch.no_grad():
+        for _ in range(steps):
+            a = policy(obs).sample().clamp(-2, 2)
+            out[0].append(obs)
+            out[1].append(a)
+            obs, r, _, _, _ = env.step(a)
+            out[2].append(r)
+    return tuple(torch.stack(x) for x in out)
+
+
+def _next_obs_stored(policy, num_envs, steps, device):
+    o, a, r = collect_good(policy, num_envs, steps + 1, device)
+    return o[1:], a[:-1], r[:-1]
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (_buffers_on_cpu, "created on the CPU"),
+    (_returned_on_cpu, "moved there"),
+    (_policy_not_moved, "different devices"),
+    (_new_tensor_on_cpu, "not on the device passed in"),
+    (_clipped_actions, "clipped"),
+    (_next_obs_stored, "first observation"),
+])
+def test_collect_names_typical_mistakes(wrong, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check.check_collect_on_device(wrong)
