@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -286,3 +287,22 @@ def test_merge_restores_course_cells_in_place_and_keeps_the_students_answer():
     assert merged.cells[ids.index(test_id)].source == course.by_id[test_id].source
     assert "def student_code(): pass" in [c.source for c in merged.cells]
     assert "nbgrader" not in merged.cells[0].metadata  # a fake grade cell counts for nothing
+
+
+def test_a_private_source_adds_hidden_tests_and_their_helper_files(tmp_path):
+    """`--source` points at a private copy of solutions/ with hidden tests and helper modules."""
+    private = tmp_path / "private"
+    private.mkdir()
+    nb, test = _cells(BASE)
+    answer = max(i for i in range(test) if grade._is_answer(nb.cells[i]))
+    function = re.search(r"def (\w+)\(", nb.cells[answer].source).group(1)
+    nb.cells[test].source += ("\n### BEGIN HIDDEN TESTS\nimport private_checks\n"
+                              f"private_checks.run({function})\n### END HIDDEN TESTS")
+    nbformat.write(nb, private / BASE)
+    (private / "private_checks.py").write_text(
+        "def run(fn):\n    print('hidden check ran on', fn.__name__)\n")
+    out = run_grade(ROOT / "solutions" / BASE, "--json", "--source", private, "--timeout", "60")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["total"] == doc["max_total"] > 0
+    assert f"hidden check ran on {function}" in doc["exercises"][0]["feedback"]

@@ -319,6 +319,7 @@ class _Grader:
             work = tmp / f"run{attempt}" / "work"
             for sub in ("work", "tmp", "ipython"):
                 (work.parent / sub).mkdir(parents=True, exist_ok=True)
+            _copy_support_files(self.course.path.parent, work)
             stopped = await self._run_once(copy.deepcopy(self.nb), work, skip)
             if stopped is None:
                 return
@@ -471,6 +472,14 @@ class _Grader:
             exercises=exercises, total=_number(sum(e.points for e in exercises)),
             max_total=_number(sum(e.max_points for e in exercises)),
             notes=list(dict.fromkeys(self.run.notes)), seconds=round(seconds, 2))
+
+
+def _copy_support_files(source: Path, work: Path) -> None:
+    """Files beside the course notebooks (e.g. a private ``hidden_tests.py``) go into the
+    working folder, as ``nbgrader autograde`` copies the source folder's other files."""
+    for path in source.iterdir():
+        if path.is_file() and path.suffix != ".ipynb" and not path.name.startswith("."):
+            shutil.copy(path, work / path.name)
 
 
 async def _shutdown(client, km) -> None:
