@@ -61,6 +61,19 @@ class EpisodeBatch:
         """Steps that belong to the collected episodes (sum of ``lengths``)."""
         return int(self.lengths.sum())
 
+    def select(self, columns) -> EpisodeBatch:
+        """The sub-batch of the given episodes (column indices or a boolean mask), padding
+        trimmed to its longest episode; ``env_steps`` becomes the sub-batch's own step count."""
+        idx = np.arange(self.mask.shape[1])[columns]
+        if idx.size == 0:
+            raise ValueError("columns selects no episode")
+        T = int(self.lengths[idx].max())
+        return EpisodeBatch(obs=self.obs[:T, idx], actions=self.actions[:T, idx],
+                            rewards=self.rewards[:T, idx], mask=self.mask[:T, idx],
+                            terminated=self.terminated[:T, idx], truncated=self.truncated[:T, idx],
+                            lengths=self.lengths[idx], returns=self.returns[idx],
+                            env_steps=int(self.lengths[idx].sum()))
+
 
 def collect_episodes(envs: gym.vector.VectorEnv, policy: Policy, seed: int | None = None,
                      max_steps: int = 100_000) -> EpisodeBatch:

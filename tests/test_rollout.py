@@ -96,6 +96,16 @@ def test_episode_collector_keeps_every_step():
     assert kept + sum(len(e) for e in collector._open) == taken
 
 
+def test_select_columns_trims_padding():
+    batch = rollout.collect_episodes(make_envs(), zeros_policy, seed=0)
+    sub = batch.select([0, 3])
+    check_episodes(sub, [3, 5])
+    assert sub.env_steps == 8
+    check_episodes(batch.select(np.array([False, True, False, False])), [6])
+    with pytest.raises(ValueError, match="selects no episode"):
+        batch.select([])
+
+
 def test_episode_collector_returns_do_not_leak_across_episodes():
     collector = rollout.EpisodeCollector(make_envs(lengths=(2, 4), limit=10), seed=0)
     batch = collector.collect(zeros_policy)

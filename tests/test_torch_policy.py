@@ -114,6 +114,18 @@ def test_act_samples_valid_actions_and_greedy_is_argmax():
         policy.act(obs[:, :3])
 
 
+def test_act_samples_with_the_policy_probabilities():
+    torch.manual_seed(1)
+    policy = torch_policy.CategoricalPolicy(2, 3, hidden=(4,))
+    with torch.no_grad():
+        policy.net[2].bias.copy_(torch.tensor([0.0, 1.0, -1.0]))
+        policy.net[2].weight.zero_()
+    want = torch.softmax(torch.tensor([0.0, 1.0, -1.0]), 0).numpy()
+    a = policy.act(np.zeros((100_000, 2), dtype=np.float32))
+    freq = np.bincount(a, minlength=3) / a.size
+    np.testing.assert_allclose(freq, want, atol=0.005)  # ~5 standard errors
+
+
 def test_value_net_shape_and_mlp_validation():
     v = torch_policy.ValueNet(4, hidden=(8, 8))
     assert v(torch.zeros(5, 4)).shape == (5,)

@@ -271,7 +271,8 @@ def check_train_step(train_step: Callable) -> Feedback:
                 ex.fail("gradients accumulate from one call to the next: call "
                         "optimizer.zero_grad() before loss.backward()", case)
             ex.fail("the first step is right but the second is not", case)
-        loss = float(cross_entropy_loss(policy(obs), actions, adv))
+        with torch.no_grad():
+            loss = float(cross_entropy_loss(policy(obs), actions, adv))
         got = ex.as_array(out, shape=(), case=case, what="the returned loss")
         if not np.isclose(got, loss, rtol=1e-5):
             ex.fail(f"return the loss of the batch before the step ({loss:.6g}), got "
