@@ -1,0 +1,227 @@
+"""CartPole-v1: environment steps and wall time until the policy is solved, three trainers.
+
+Solved = the mean return of 100 evaluation episodes (the policy samples its actions, as in
+training) is at least 475. Every trainer evaluates when the episodes of its latest update(s)
+average 475 (for the per-episode loop: its last 8 episodes) and stops at the first passed
+evaluation; evaluation steps are not counted, their time is.
+
+Trainers:
+  per_episode  (a) the loop most tutorials copy, written below: one environment, each action
+               sampled by a forward pass on a batch of one, one Adam update (lr 1e-2) per
+               episode on −Σ log π(a_t|s_t) Ĝ_t with γ = 0.99 returns standardised per episode;
+  batched      (b) rlcourse.torch_trainer.train (03_torch_cross_entropy): 8 vector envs, one
+               forward pass per vector step, one backward pass per batch;
+  numpy        (c) rlcourse.numpy_trainer.train (02_numpy_backprop), if present.
+
+Each run is a separate process with one torch/BLAS thread, runs go one at a time (two torch
+processes on two cores slow each other down badly). Usage:
+
+    python benchmarks/cartpole.py                     # all trainers, 5 seeds, table
+    python benchmarks/cartpole.py --trainers batched,numpy --seeds 3 --json
+    python benchmarks/cartpole.py --trainers per_episode --cap-steps 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+TRAINERS = ("per_episode", "batched", "numpy")
+TARGET = 475.0
+THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+# --- (a) the per-episode, batch-of-one loop --------------------------------------------------
+
+def train_per_episode(seed: int, cap_steps: int) -> dict:
+    """The classic REINFORCE loop (as in PyTorch's old examples/reinforcement_learning)."""
+    import gymnasium as gym
+    import numpy as np
+    import torch
+    from torch import nn
+    from torch.distributions import Categorical
+
+    from rlcourse import rollout
+
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    env = gym.make("CartPole-v1")
+    policy = nn.Sequential(nn.Linear(4, 64), nn.Tanh(), nn.Linear(64, 2), nn.Softmax(dim=-1))
+    optimizer = torch.optim.Adam(policy.parameters(), lr=1e-2)
+    eps = np.finfo(np.float32).eps.item()
+
+    def evaluation_policy(obs):  # the same policy, batched, only for the shared evaluation
+        with torch.no_grad():
+            probs = policy(torch.as_tensor(obs, dtype=torch.float32))
+        return Categorical(probs=probs).sample().numpy()
+
+    env_steps, recent, episode = 0, [], 0
+    state, _ = env.reset(seed=seed)
+    while env_steps < cap_steps:
+        log_probs, rewards, done = [], [], False
+        while not done:
+            probs = policy(torch.from_numpy(state).float().unsqueeze(0))
+            m = Categorical(probs)
+            action = m.sample()
+            log_probs.append(m.log_prob(action))
+            state, reward, terminated, truncated, _ = env.step(action.item())
+            rewards.append(reward)
+            done = terminated or truncated
+            env_steps += 1
+        state, _ = env.reset()
+        episode += 1
+        R, returns = 0.0, []
+        for r in reversed(rewards):
+            R = r + 0.99 * R
+            returns.insert(0, R)
+        returns = torch.tensor(returns)
+        returns = (returns - returns.mean()) / (returns.std() + eps)
+        loss = torch.cat([-lp * g for lp, g in zip(log_probs, returns)]).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+        recent = [*recent, sum(rewards)][-8:]
+        if len(recent) == 8 and sum(recent) / 8 >= TARGET:
+            score = rollout.evaluate("CartPole-v1", evaluation_policy, 100,
+                                     seed=10_000 + 1000 * seed + episode).mean()
+            if score >= TARGET:
+                return _result("per_episode", seed, True, env_steps, start)
+    return _result("per_episode", seed, False, env_steps, start)
+
+
+# --- (b) and (c): the course's trainers ------------------------------------------------------
+
+def train_batched(seed: int, cap_steps: int) -> dict:
+    from rlcourse import torch_trainer
+
+    start = time.perf_counter()
+    h = torch_trainer.train("CartPole-v1", seed=seed, max_env_steps=cap_steps, target=TARGET,
+                            progress=False)
+    return _result("batched", seed, h.solved, h.solved_at or h.env_steps[-1], start)
+
+
+def train_numpy(seed: int, cap_steps: int) -> dict:
+    from rlcourse import numpy_trainer
+
+    start = time.perf_counter()
+    h = numpy_trainer.train("CartPole-v1", seed=seed, max_env_steps=cap_steps, target=TARGET)
+    return _result("numpy", seed, h.solved, h.solved_at or h.env_steps[-1], start)
+
+
+def _result(trainer: str, seed: int, solved: bool, env_steps: int, start: float) -> dict:
+    return {"trainer": trainer, "seed": seed, "solved": bool(solved),
+            "env_steps": int(env_steps), "wall_s": round(time.perf_counter() - start, 3)}
+
+
+RUNNERS = {"per_episode": train_per_episode, "batched": train_batched, "numpy": train_numpy}
+
+
+# --- driver ----------------------------------------------------------------------------------
+
+def numpy_trainer_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("rlcourse.numpy_trainer") is not None
+
+
+def run_in_subprocess(trainer: str, seed: int, cap_steps: int) -> dict:
+    """One run in a fresh process with one thread; returns its JSON result."""
+    env = {**os.environ, **THREADS}
+    cmd = [sys.executable, os.path.abspath(__file__), "--_one", trainer, str(seed), str(cap_steps)]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{trainer} seed {seed} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def median_or_none(runs: list[dict], key: str) -> float | None:
+    """The median over all runs, unsolved ones counting as +inf (None if that is the median)."""
+    values = [r[key] if r["solved"] else float("inf") for r in runs]
+    m = statistics.median(values)
+    return None if m == float("inf") else m
+
+
+def table(results: list[dict]) -> str:
+    lines = [f"{'trainer':<12} {'seed':>4} {'solved':>6} {'env steps':>10} {'wall s':>8}"]
+    for r in results:
+        lines.append(f"{r['trainer']:<12} {r['seed']:>4} {'yes' if r['solved'] else 'NO':>6} "
+                     f"{r['env_steps']:>10,} {r['wall_s']:>8.1f}")
+    lines.append("")
+    lines.append(f"{'trainer':<12} {'solved':>7} {'median env steps':>17} {'median wall s':>14}")
+    medians = {}
+    for name in TRAINERS:
+        runs = [r for r in results if r["trainer"] == name]
+        if not runs:
+            continue
+        steps, wall = median_or_none(runs, "env_steps"), median_or_none(runs, "wall_s")
+        medians[name] = wall
+        solved = sum(r["solved"] for r in runs)
+        lines.append(f"{name:<12} {solved:>3}/{len(runs):<3} "
+                     f"{f'{steps:,.0f}' if steps is not None else 'unsolved':>17} "
+                     f"{f'{wall:.1f}' if wall is not None else 'unsolved':>14}")
+    if medians.get("per_episode") and medians.get("batched"):
+        lines.append(f"\nmedian wall time, per_episode / batched: "
+                     f"{medians['per_episode'] / medians['batched']:.1f}x")
+    elif "per_episode" in medians and medians.get("batched"):
+        lines.append("\nper_episode did not solve most seeds within the cap: its median wall time "
+                     "is a lower bound of >= the cap's time")
+    return "\n".join(lines)
+
+
+def parse_seeds(text: str) -> list[int]:
+    if "," in text:
+        return [int(s) for s in text.split(",") if s]
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--seeds must be >= 1 or a list like 0,3,4, got {text}")
+    return list(range(n))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--_one"]:  # a child process: one run, one JSON line
+        import torch
+
+        torch.set_num_threads(1)
+        trainer, seed, cap = argv[1], int(argv[2]), int(argv[3])
+        print(json.dumps(RUNNERS[trainer](seed, cap)))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trainers", default=",".join(TRAINERS),
+                        help=f"comma-separated subset of {','.join(TRAINERS)}")
+    parser.add_argument("--seeds", type=parse_seeds, default=list(range(5)),
+                        help="number of seeds (0..n-1) or a comma-separated list")
+    parser.add_argument("--cap-steps", type=int, default=300_000,
+                        help="env steps after which a run counts as unsolved")
+    parser.add_argument("--json", action="store_true", help="one JSON object per run")
+    args = parser.parse_args(argv)
+    trainers = [t for t in args.trainers.split(",") if t]
+    unknown = set(trainers) - set(TRAINERS)
+    if unknown:
+        parser.error(f"unknown trainers {sorted(unknown)}; choose from {TRAINERS}")
+    if "numpy" in trainers and not numpy_trainer_available():
+        print("skipping numpy: rlcourse.numpy_trainer is not there yet", file=sys.stderr)
+        trainers.remove("numpy")
+    results = []
+    for trainer in trainers:
+        for seed in args.seeds:
+            r = run_in_subprocess(trainer, seed, args.cap_steps)
+            results.append(r)
+            if args.json:
+                print(json.dumps(r), flush=True)
+            else:
+                print(f"  {trainer} seed {seed}: {'solved' if r['solved'] else 'UNSOLVED'} "
+                      f"{r['env_steps']:,} steps {r['wall_s']:.1f} s", file=sys.stderr, flush=True)
+    if not args.json:
+        print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
