@@ -8,6 +8,9 @@ action, tensors on the wrong device. A missing ½ log 2π is accepted, with a no
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +24,7 @@ from rlcourse.checks.feedback import (
     Feedback,
     _time_limit,
     _Timeout,
+    _where,
     close,
     diagnose,
     fmt,
@@ -38,9 +42,17 @@ def _call(ex: Exercise, fn: Callable, *args: Any, case: str | None = None,
     ``hints[key]`` when ``key`` occurs in the exception's text."""
     if not callable(fn):
         ex.fail(f"expected a function or class, got {type(fn).__name__}", case)
+    ex._warning = None
     try:
-        with _time_limit(ex.timeout_s):
-            return fn(*args)
+        # as Exercise.call: the student's stderr goes to stdout (nbgrader fails a test cell that
+        # writes to stderr) and warnings are recorded, quoted by a later failure
+        with _time_limit(ex.timeout_s), warnings.catch_warnings(record=True) as caught, \
+                contextlib.redirect_stderr(sys.stdout):
+            warnings.simplefilter("always")
+            out = fn(*args)
+        if caught:
+            ex._warning = f"{caught[0].category.__name__}: {caught[0].message}"
+        return out
     except NotImplementedError:
         raise ExerciseNotImplemented(
             f"✘ {ex.name}: not implemented yet. Replace `raise NotImplementedError()` with your "
@@ -52,7 +64,7 @@ def _call(ex: Exercise, fn: Callable, *args: Any, case: str | None = None,
     except Exception as err:  # student code may raise anything; report it in words
         text = str(err)
         hint = next((h for key, h in (hints or {}).items() if key in text), None)
-        first = text.splitlines()[0] if text else ""
+        first = (text.splitlines()[0] if text else "") + _where(err.__traceback__)
         ex.fail(f"{hint + '. ' if hint else ''}your code raised {type(err).__name__}: {first}",
                 case)
 

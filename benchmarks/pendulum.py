@@ -1,0 +1,132 @@
+"""Pendulum: env steps/s of the batched torch Pendulum vs gymnasium, and REINFORCE's time to −200.
+
+    python benchmarks/pendulum.py                  # table: throughput, then 5 training seeds
+    python benchmarks/pendulum.py --json           # one JSON object per measurement
+    python benchmarks/pendulum.py --quick          # small batches, 2 seeds: a smoke test
+    python benchmarks/pendulum.py --seeds 0 1 2 --no-throughput
+
+Throughput: ``BatchedPendulum`` stepped with zero torques for batch sizes 1 ... 65536 on the CPU
+(and 1 ... 2**20 on CUDA when present), against gymnasium's ``Pendulum-v1`` in a
+``SyncVectorEnv`` of 16. Training: ``gaussian_trainer.train`` with its default ``Config`` on the
+CPU, one torch thread, until the mean action scores −200 over 100 episodes of the batched env;
+"solved" then means the same policy also scores ≥ −200 on 100 episodes of gymnasium's own
+``Pendulum-v1``. Run it with nothing else on the machine: the figures are wall-clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlcourse import gaussian_trainer
+from rlcourse.envs import pendulum
+
+
+def torch_throughput(num_envs: int, device: torch.device, min_s: float = 0.3) -> dict:
+    env = pendulum.BatchedPendulum(num_envs, device=device)
+    env.reset(seed=0)
+    actions = torch.zeros(num_envs, 1, device=device)
+    for _ in range(5):  # warm-up
+        env.step(actions)
+    steps, start = 0, time.perf_counter()
+    while True:
+        for _ in range(20):
+            env.step(actions)
+        steps += 20
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_s:
+            break
+    return {"env": "BatchedPendulum", "device": str(device), "num_envs": num_envs,
+            "steps_per_s": round(num_envs * steps / elapsed)}
+
+
+def gymnasium_throughput(num_envs: int = 16, min_s: float = 0.5) -> dict:
+    envs = gym.vector.SyncVectorEnv([lambda: gym.make("Pendulum-v1")] * num_envs)
+    envs.reset(seed=0)
+    actions = np.zeros((num_envs, 1), dtype=np.float32)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < min_s:
+        envs.step(actions)
+        steps += 1
+    elapsed = time.perf_counter() - start
+    envs.close()
+    return {"env": "gymnasium SyncVectorEnv(Pendulum-v1)", "device": "cpu",
+            "num_envs": num_envs, "steps_per_s": round(num_envs * steps / elapsed)}
+
+
+def training_run(seed: int, config: gaussian_trainer.Config) -> dict:
+    cfg = gaussian_trainer.Config(**{**config.__dict__, "seed": seed})
+    start = time.perf_counter()
+    policy, history = gaussian_trainer.train(cfg, device="cpu", progress=False)
+    wall = time.perf_counter() - start
+    reached = history.solved_env_steps is not None
+    gym_score = float(gaussian_trainer.evaluate_gymnasium(policy, 100, seed=1000 + seed).mean())
+    return {"trainer": "gaussian_trainer (REINFORCE, batched torch Pendulum)", "seed": seed,
+            "solved": bool(reached and gym_score >= -200.0),
+            "env_steps": history.solved_env_steps if reached else history.env_steps[-1],
+            "wall_s": round(history.solved_wall_s if reached else wall, 2),
+            "updates": len(history.env_steps), "gymnasium_score": round(gym_score, 1),
+            "num_envs": cfg.num_envs, "lr": cfg.lr}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="one JSON object per measurement")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--quick", action="store_true",
+                        help="batches up to 4096 and seeds 0 and 1 only")
+    parser.add_argument("--no-throughput", action="store_true")
+    parser.add_argument("--no-training", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # CI's workers get one thread each
+    seeds = args.seeds[:2] if args.quick else args.seeds
+
+    def emit(row: dict) -> dict:
+        if args.json:
+            print(json.dumps(row), flush=True)
+        return row
+
+    throughput, runs = [], []
+    if not args.no_throughput:
+        throughput.append(emit(gymnasium_throughput()))
+        sizes = [4**k for k in range(9)]  # 1 ... 65536
+        if args.quick:
+            sizes = [1, 64, 4096]
+        for n in sizes:
+            throughput.append(emit(torch_throughput(n, torch.device("cpu"))))
+        if torch.cuda.is_available():
+            for n in [4**k for k in range(11)] if not args.quick else [1024, 1 << 20]:
+                throughput.append(emit(torch_throughput(n, torch.device("cuda"))))
+    if not args.no_training:
+        for seed in seeds:
+            runs.append(emit(training_run(seed, gaussian_trainer.Config())))
+    if args.json:
+        return
+    if throughput:
+        base = throughput[0]["steps_per_s"]
+        print(f"{'environment':<40} {'device':>6} {'N':>8} {'steps/s':>14} {'× gymnasium':>12}")
+        for row in throughput:
+            print(f"{row['env']:<40} {row['device']:>6} {row['num_envs']:>8} "
+                  f"{row['steps_per_s']:>14,} {row['steps_per_s'] / base:>12,.1f}")
+    if runs:
+        print(f"\n{'seed':>4} {'solved':>7} {'updates':>8} {'env steps':>12} {'wall s':>8} "
+              f"{'gymnasium':>10}")
+        for r in runs:
+            print(f"{r['seed']:>4} {r['solved']!s:>7} {r['updates']:>8} {r['env_steps']:>12,} "
+                  f"{r['wall_s']:>8.1f} {r['gymnasium_score']:>10.1f}")
+        print(f"median: {statistics.median(r['env_steps'] for r in runs):,.0f} env steps, "
+              f"{statistics.median(r['wall_s'] for r in runs):.1f} s "
+              f"({sum(r['solved'] for r in runs)}/{len(runs)} solved; "
+              f"num_envs={runs[0]['num_envs']}, lr={runs[0]['lr']})")
+
+
+if __name__ == "__main__":
+    main()
