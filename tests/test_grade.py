@@ -159,6 +159,7 @@ def by_parent(reports: list[dict]) -> dict[str, dict]:
     return {Path(r["notebook"]).parent.name: r for r in reports}
 
 
+@pytest.mark.slow
 def test_hostile_folder_grades_every_submission(hostile):
     assert hostile["out"].returncode == 0, hostile["out"].stderr
     assert set(hostile["reports"]) == set(_hostile())
@@ -168,6 +169,7 @@ def test_hostile_folder_grades_every_submission(hostile):
             assert e["feedback"] and "Traceback" not in e["feedback"], (name, e)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["raises", "endless_loop", "ignores_interrupt",
                                   "megabytes_of_print", "sys_exit", "exit_builtin",
                                   "kills_kernel", "chdir", "deleted_test_solved"])
@@ -177,11 +179,13 @@ def test_a_correct_answer_keeps_its_marks_whatever_else_the_notebook_does(hostil
     assert all(e["passed"] for e in report["exercises"])
 
 
+@pytest.mark.slow
 def test_an_interrupted_cell_is_noted(hostile):
     notes = " ".join(hostile["reports"]["endless_loop"]["notes"])
     assert f"did not finish within the {CELL_TIMEOUT_S} s limit and was interrupted" in notes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, why", [("ignores_interrupt", "did not stop when interrupted"),
                                        ("kills_kernel", "stopped the kernel")])
 def test_a_cell_that_cannot_be_stopped_is_skipped_and_the_notebook_rerun(hostile, name, why):
@@ -189,6 +193,7 @@ def test_a_cell_that_cannot_be_stopped_is_skipped_and_the_notebook_rerun(hostile
     assert why in notes and "skipped and the notebook run again from the top" in notes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["deleted_test_unanswered", "changed_test", "renamed_test"])
 def test_the_courses_test_cells_are_used_whatever_the_submission_did_to_them(hostile, name):
     report = hostile["reports"][name]
@@ -197,17 +202,20 @@ def test_the_courses_test_cells_are_used_whatever_the_submission_did_to_them(hos
     assert "not implemented yet" in report["exercises"][0]["feedback"]
 
 
+@pytest.mark.slow
 def test_feedback_is_the_checks_message(hostile):
     feedback = hostile["reports"]["returns_none"]["exercises"][0]["feedback"]
     assert feedback.startswith("✘") and "is None: did you forget to `return` it?" in feedback
 
 
+@pytest.mark.slow
 def test_an_answer_cell_that_does_not_parse_is_named(hostile):
     feedback = hostile["reports"]["syntax_error"]["exercises"][0]["feedback"]
     answer = COURSE[BASE].answers[COURSE[BASE].tests[0]][0]
     assert f"your answer cell `{answer}` raised SyntaxError" in feedback
 
 
+@pytest.mark.slow
 def test_nothing_is_written_outside_the_temporary_folder(hostile):
     folder = hostile["folder"]
     assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == hostile["before"]
@@ -217,6 +225,7 @@ def test_nothing_is_written_outside_the_temporary_folder(hostile):
 
 # ----------------------------------------------------------------------------- the command
 
+@pytest.mark.slow
 def test_one_file_prints_one_json_object_and_text_by_default(tmp_path):
     nb, _ = _cells(BASE, "notebooks")
     path = tmp_path / "alice.ipynb"  # a renamed submission is matched by its grade_ids
@@ -232,6 +241,7 @@ def test_one_file_prints_one_json_object_and_text_by_default(tmp_path):
     assert f"FAIL  {COURSE[BASE].tests[0]}" in text.stdout and "not implemented" in text.stdout
 
 
+@pytest.mark.slow
 def test_total_time_limit_still_reports_every_exercise(tmp_path):
     nb = _with_cell_before_test("import time\nwhile True:\n    try:\n        time.sleep(0.05)\n"
                                 "    except KeyboardInterrupt:\n        pass")
@@ -289,6 +299,7 @@ def test_merge_restores_course_cells_in_place_and_keeps_the_students_answer():
     assert "nbgrader" not in merged.cells[0].metadata  # a fake grade cell counts for nothing
 
 
+@pytest.mark.slow
 def test_a_private_source_adds_hidden_tests_and_their_helper_files(tmp_path):
     """`--source` points at a private copy of solutions/ with hidden tests and helper modules."""
     private = tmp_path / "private"
@@ -306,3 +317,23 @@ def test_a_private_source_adds_hidden_tests_and_their_helper_files(tmp_path):
     doc = json.loads(out.stdout)
     assert doc["total"] == doc["max_total"] > 0
     assert f"hidden check ran on {function}" in doc["exercises"][0]["feedback"]
+
+
+def test_scoring_follows_nbgraders_rule():
+    """Error or stderr: 0; a numeric result in [0, max]: partial credit; anything else: full."""
+    out = nbformat.v4.new_output
+
+    def cell(*outputs):
+        c = nbformat.v4.new_code_cell("check()")
+        c.outputs = list(outputs)
+        return c
+
+    assert grade._partial_credit(cell(), 2) == 2
+    assert grade._partial_credit(cell(out("execute_result", {"text/plain": "0.5"})), 2) == 0.5
+    assert grade._partial_credit(cell(out("execute_result", {"text/plain": "✔ ok"})), 2) == 2
+    assert grade._partial_credit(cell(out("execute_result", {"text/plain": "7"})), 2) == 2
+    assert grade._stderr_of(cell(out("stream", name="stdout", text="fine"))) == ""
+    assert grade._stderr_of(cell(out("stream", name="stderr", text="UserWarning: x\n"))) \
+        == "UserWarning: x"
+    assert grade._error_of(cell(out("error", ename="ExerciseFailed", evalue="✘ no",
+                                    traceback=[]))) == ("ExerciseFailed", "✘ no")

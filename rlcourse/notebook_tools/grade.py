@@ -325,8 +325,8 @@ class _Grader:
                 return
             index, reason = stopped
             skip[index] = reason
-            self.run.notes.append(f"cell {index} {reason}; it was skipped and the notebook "
-                                  "run again from the top")
+            self.run.notes.append(f"{_cell_name(self.nb, index)} {reason}; it was skipped and "
+                                  "the notebook run again from the top")
         self.run.notes.append(f"gave up after {MAX_RUNS} runs")
 
     def _kernel_env(self, work: Path) -> dict[str, str]:
@@ -415,7 +415,7 @@ class _Grader:
                 error = ("Timeout", f"did not finish within the {self.cell_timeout:g} s limit "
                                     "and was interrupted (an endless loop, or far too slow?)")
                 if not (_is_test(cell) or _is_answer(cell)):
-                    self.run.notes.append(f"cell {index} {error[1]}")
+                    self.run.notes.append(f"{_cell_name(self.nb, index)} {error[1]}")
         if _is_test(cell) and gid in self.course.by_id:
             points = self.course.max_points(gid)
             if error is None:
@@ -494,6 +494,13 @@ async def _shutdown(client, km) -> None:
         await km.cleanup_resources()
     except Exception:
         pass
+
+
+def _cell_name(nb: NotebookNode, index: int) -> str:
+    """``cell 7 (`while True:`)``: its position in the graded notebook and its first line."""
+    lines = [line for line in nb.cells[index].source.splitlines() if line.strip()]
+    first = lines[0].strip() if lines else ""
+    return f"cell {index} (`{first[:40]}{'...' if len(first) > 40 else ''}`)"
 
 
 def _error_of(cell: NotebookNode) -> tuple[str, str] | None:
