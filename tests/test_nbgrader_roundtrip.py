@@ -125,3 +125,21 @@ def test_nbgraders_release_is_the_courses_student_notebook(course_dir, name):
         return [(c.cell_type, c.source, c.metadata.get("nbgrader")) for c in nb.cells]
 
     assert cells(release) == cells(ours)
+
+
+def test_nbgraders_validator_passes_the_solution_and_shows_the_checks_words_to_a_student(
+        tmp_path):
+    """What `nbgrader validate` shows a student (on the first notebook only: it re-executes)."""
+    from nbgrader.validator import Validator
+
+    name = GRADED[0]
+    solution = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
+    nbformat.write(solution, tmp_path / "solved.ipynb")
+    nbformat.write(build.student_version(solution), tmp_path / "student.ipynb")
+    assert Validator().validate(str(tmp_path / "solved.ipynb")) == {}
+    assert Validator(invert=True).validate(str(tmp_path / "student.ipynb")) == {}
+    failed = Validator().validate(str(tmp_path / "student.ipynb"))["failed"]
+    assert len(failed) == len(COURSE[name].tests)
+    for cell in failed:  # the check's message alone, no traceback
+        assert cell["raw_error"].startswith("✘ ") and "not implemented yet" in cell["raw_error"]
+        assert "Traceback" not in cell["raw_error"]
