@@ -50,7 +50,7 @@ class CategoricalPolicy(nn.Module):
         """The action distribution at each observation (argument validation off: ~8x faster)."""
         return Categorical(logits=self(obs), validate_args=False)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def act(self, obs: np.ndarray, greedy: bool = False) -> np.ndarray:
         """Sample one action per row of ``obs`` (N, obs_dim), NumPy in and out: shape (N,).
 

@@ -115,14 +115,54 @@ def test_episode_collector_returns_do_not_leak_across_episodes():
     np.testing.assert_array_equal(g[:, 2], [10, 9, 7, 4])
 
 
-def test_collectors_reject_next_step_autoreset_and_bad_policies():
-    envs = make_envs(mode=gym.vector.AutoresetMode.NEXT_STEP)
-    with pytest.raises(ValueError, match="SAME_STEP"):
+def test_collectors_reject_disabled_autoreset_and_bad_policies():
+    envs = make_envs(mode=gym.vector.AutoresetMode.DISABLED)
+    with pytest.raises(ValueError, match="SAME_STEP or NEXT_STEP"):
         rollout.collect_episodes(envs, zeros_policy)
-    with pytest.raises(ValueError, match="SAME_STEP"):
+    with pytest.raises(ValueError, match="SAME_STEP or NEXT_STEP"):
         rollout.EpisodeCollector(envs)
     with pytest.raises(ValueError, match="one action per environment"):
         rollout.EpisodeCollector(make_envs()).collect(lambda obs: np.zeros(2, dtype=np.int64))
+
+
+def test_next_step_autoreset_gives_the_same_batches_without_reset_steps():
+    """NEXT_STEP: the step after an episode's end only resets; it is skipped and not counted."""
+    nxt = rollout.EpisodeCollector(make_envs(mode=gym.vector.AutoresetMode.NEXT_STEP), seed=0)
+    kept = taken = 0
+    for _ in range(6):
+        b = nxt.collect(zeros_policy)
+        check_episodes(b, list(b.lengths))  # whole episodes from their first observation
+        kept, taken = kept + b.num_steps, taken + b.env_steps
+    assert kept + sum(len(e) for e in nxt._open) == taken  # reset steps are not env steps
+    # first batch: SAME_STEP gets env 0's second episode (steps 4-6) in, NEXT_STEP spends
+    # step 4 resetting env 0, so that episode is carried over; the rest is identical
+    first_same = rollout.EpisodeCollector(make_envs(), seed=0).collect(zeros_policy)
+    first_next = rollout.EpisodeCollector(
+        make_envs(mode=gym.vector.AutoresetMode.NEXT_STEP), seed=0).collect(zeros_policy)
+    np.testing.assert_array_equal(first_same.lengths, [3, 3, 6, 6, 5])
+    np.testing.assert_array_equal(first_next.lengths, [3, 6, 6, 5])
+    np.testing.assert_array_equal(first_next.rewards, first_same.select([0, 2, 3, 4]).rewards)
+    assert first_next.env_steps == 4 * LIMIT - 2  # envs 0 and 3 each spent a step resetting
+    # collect_episodes: same episodes, and the reset step of env 0 is not counted
+    b = rollout.collect_episodes(make_envs(mode=gym.vector.AutoresetMode.NEXT_STEP),
+                                 zeros_policy, seed=0)
+    check_episodes(b, [3, 6, 6, 5])
+    assert b.env_steps == 4 * LIMIT - 2  # envs 0 and 3 each spent one step resetting
+
+
+def test_gymnasium_vectorised_cartpole():
+    envs = rollout.make_vec("CartPole-v1", 6, vectorization_mode="vector_entry_point")
+    assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
+    collector = rollout.EpisodeCollector(envs, seed=0)
+    for _ in range(3):
+        batch = collector.collect(zeros_policy)
+        np.testing.assert_array_equal(batch.returns, batch.lengths)  # reward 1 per real step
+        first_obs = batch.obs[0, :, :]
+        assert np.abs(first_obs).max() <= 0.05  # every episode starts from a reset state
+        assert (batch.dones.sum(0) == 1).all() and batch.terminated.any(0).all()
+    assert rollout.fastest_mode("CartPole-v1") == "vector_entry_point"
+    with pytest.raises(ValueError, match="vectorization_mode"):
+        rollout.make_vec("CartPole-v1", 2, vectorization_mode="fast")
 
 
 def test_runaway_episodes_raise():
