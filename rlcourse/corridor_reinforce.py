@@ -56,6 +56,9 @@ def episode_update(theta: ArrayLike, actions: ArrayLike, rewards: ArrayLike, alp
     Returns:
         The new θ, shape (2,).
     """
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.shape != (2,):
+        raise ValueError(f"theta must have shape (2,) = (θ_left, θ_right), got {theta.shape}")
     a = np.asarray(actions)
     r = np.asarray(rewards, dtype=np.float64)
     if a.ndim != 1 or r.shape != a.shape:
@@ -68,7 +71,7 @@ def episode_update(theta: ArrayLike, actions: ArrayLike, rewards: ArrayLike, alp
     G = returns_lib.discounted_returns(r, gamma)
     weights = G * gamma ** np.arange(r.size) if discount_weighting else G
     grads = np.array([exact.grad_log_policy(theta, int(at)) for at in a]).reshape(-1, 2)
-    return np.asarray(theta, dtype=np.float64) + float(alpha) * weights @ grads
+    return theta + float(alpha) * weights @ grads
 
 
 @dataclass
@@ -102,9 +105,13 @@ def simulate(theta0: ArrayLike, alphas: ArrayLike, n_episodes: int, gamma: float
     if alpha.ndim != 1 or alpha.size == 0 or not np.all(alpha >= 0):
         raise ValueError(f"alphas must be a non-empty 1-D array of step sizes >= 0, got {alphas!r}")
     B = alpha.size
-    theta = np.array(np.broadcast_to(np.asarray(theta0, dtype=np.float64), (B, 2)))
-    if not np.all(np.isfinite(theta)):
+    theta0 = np.asarray(theta0, dtype=np.float64)
+    if theta0.shape not in ((2,), (B, 2)):
+        raise ValueError(f"theta0 must have shape (2,) or (len(alphas), 2) = ({B}, 2), "
+                         f"got {theta0.shape}")
+    if not np.all(np.isfinite(theta0)):
         raise ValueError("theta0 must be finite")
+    theta = np.array(np.broadcast_to(theta0, (B, 2)))
     if int(n_episodes) < 1:
         raise ValueError(f"n_episodes must be >= 1, got {n_episodes!r}")
     if not 0.0 < float(gamma) <= 1.0:
@@ -175,6 +182,8 @@ def learning_curves(step_sizes: ArrayLike = FIGURE_13_1_STEP_SIZES, n_runs: int 
                     gamma: float = 1.0, seed: int | None = 0) -> np.ndarray:
     """Figure 13.1: total reward per episode, shape (len(step_sizes), n_runs, n_episodes)."""
     sizes = np.asarray(step_sizes, dtype=np.float64).reshape(-1)
+    if sizes.size == 0 or not np.all(sizes > 0):
+        raise ValueError(f"step_sizes must be positive numbers, got {step_sizes!r}")
     if int(n_runs) < 1:
         raise ValueError(f"n_runs must be >= 1, got {n_runs!r}")
     runs = simulate(theta0, np.repeat(sizes, int(n_runs)), n_episodes, gamma, seed)
@@ -190,5 +199,4 @@ def gradient_estimates(theta: ArrayLike, n: int, gamma: float = 1.0, seed: int |
     """
     if int(n) < 1:
         raise ValueError(f"n must be >= 1, got {n!r}")
-    runs = simulate(theta, np.zeros(int(n)), 1, gamma, seed, discount_weighting)
-    return runs
+    return simulate(theta, np.zeros(int(n)), 1, gamma, seed, discount_weighting)

@@ -115,6 +115,14 @@ def test_simulate_names_bad_arguments():
         cr.simulate([0.0, 0.0], [0.1], 1, gamma=1.5)
     with pytest.raises(ValueError, match="n_runs"):
         cr.learning_curves(n_runs=0)
+    with pytest.raises(ValueError, match="step_sizes"):
+        cr.learning_curves(step_sizes=[0.1, -0.1])
+    with pytest.raises(ValueError, match="theta0"):
+        cr.simulate([0.0, 0.0, 0.0], [0.1, 0.1], 1)
+    with pytest.raises(ValueError, match="theta"):
+        cr.gradient_estimates([0.0], 10)
+    with pytest.raises(ValueError, match="theta"):
+        cr.episode_update([0.0, 0.0, 1.0], [0], [-1.0], 0.1)
     with pytest.raises(ValueError, match="actions"):
         cr.episode_update([0.0, 0.0], [0, 2], [-1.0, -1.0], 0.1)
     with pytest.raises(ValueError, match="alpha"):
