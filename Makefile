@@ -43,7 +43,7 @@ test: install lint check-build
 	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope $(NBVAL_OPTS) tests solutions notebooks $(PYTEST_ARGS)
 
 unit: install
-	$(TEST_ENV) $(PY) -m pytest -n 2 tests $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope tests $(PYTEST_ARGS)
 
 notebooks: install
 	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope $(NBVAL_OPTS) solutions notebooks $(PYTEST_ARGS)
