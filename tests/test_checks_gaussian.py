@@ -247,3 +247,12 @@ def _next_obs_stored(policy, num_envs, steps, device):
 def test_collect_names_typical_mistakes(wrong, message):
     with pytest.raises(ExerciseFailed, match=message):
         check.check_collect_on_device(wrong)
+
+
+def test_checks_leave_the_global_random_stream_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    check.check_policy_module(GoodPolicy)
+    check.check_collect_on_device(collect_good)
+    assert torch.equal(torch.rand(3), expected)

@@ -201,3 +201,25 @@ def test_torch_and_gymnasium_evaluations_agree():
     assert ours.shape == (200,) and theirs.shape == (100,)
     gap = abs(ours.mean().item() - theirs.mean())
     assert gap < 4 * math.hypot(ours.std().item() / math.sqrt(200), theirs.std() / 10)
+
+
+def test_train_loop_mechanics_on_a_tiny_config():
+    cfg = gt.Config(num_envs=8, hidden=(8,), max_updates=3, eval_every=2, eval_episodes=4,
+                    target=-1e9, stop_at=None, seed=1)
+    policy, history = gt.train(cfg, device="cpu", progress=False)
+    assert next(policy.parameters()).device.type == "cpu"
+    assert history.env_steps == [1600, 3200, 4800]
+    assert history.eval_env_steps == [3200, 4800]  # every 2 updates and after the last one
+    assert history.solved_env_steps == 3200 and not history.stopped
+    assert len(history.train_return) == len(history.std) == 3
+    # stop_at reached at the first evaluation: training ends there
+    cfg = gt.Config(num_envs=8, hidden=(8,), max_updates=10, eval_every=1, eval_episodes=4,
+                    target=-1e9, stop_at=-1e9, seed=1)
+    _, early = gt.train(cfg, device="cpu", progress=False)
+    assert early.stopped and len(early.env_steps) == 1
+    # same seed, same run
+    _, history2 = gt.train(gt.Config(**{**cfg.__dict__, "stop_at": None, "max_updates": 3,
+                                        "eval_every": 2}), device="cpu", progress=False)
+    _, history3 = gt.train(gt.Config(**{**cfg.__dict__, "stop_at": None, "max_updates": 3,
+                                        "eval_every": 2}), device="cpu", progress=False)
+    assert history2.train_return == history3.train_return

@@ -9,6 +9,7 @@ action, tensors on the wrong device. A missing ½ log 2π is accepted, with a no
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import warnings
 from collections.abc import Callable
@@ -67,6 +68,17 @@ def _call(ex: Exercise, fn: Callable, *args: Any, case: str | None = None,
         first = (text.splitlines()[0] if text else "") + _where(err.__traceback__)
         ex.fail(f"{hint + '. ' if hint else ''}your code raised {type(err).__name__}: {first}",
                 case)
+
+
+def _keeps_global_rng(check: Callable) -> Callable:
+    """Run a check that seeds torch without changing the notebook's own random stream."""
+
+    @functools.wraps(check)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with torch.random.fork_rng(devices=[]):
+            return check(*args, **kwargs)
+
+    return wrapper
 
 
 def _cases(seed: int = 0):
@@ -155,6 +167,7 @@ def _diagnose_log_prob(got, actions, mean, log_std) -> str | None:
 
 
 # -- 2. the policy module --------------------------------------------------------------------
+@_keeps_global_rng
 def check_policy_module(policy_class: type) -> Feedback:
     """``policy_class(obs_dim, act_dim)``: an ``nn.Module`` with a mean network and a
     state-independent ``log_std`` parameter; ``forward(obs (B, obs_dim))`` returns a
@@ -295,6 +308,7 @@ def _loss_variant(mean, log_std, actions, advantages, reduce_dims="sum", sign=-1
 
 
 # -- 4. on a device --------------------------------------------------------------------------
+@_keeps_global_rng
 def check_collect_on_device(collect_fn: Callable) -> Feedback:
     """``collect(policy, num_envs, steps, device) -> (observations (T, N, 3), actions (T, N, 1),
     rewards (T, N))``, everything on ``device``, the env reset with seed 0.
