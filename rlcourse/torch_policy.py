@@ -57,11 +57,11 @@ class CategoricalPolicy(nn.Module):
         This is the ``policy`` a rollout collector calls once per vector step: one forward pass
         for all N environments. ``greedy=True`` takes the most probable action instead.
         """
-        param = next(self.parameters())
-        x = torch.as_tensor(np.asarray(obs), dtype=param.dtype, device=param.device)
+        first = self.net[0].weight  # (not next(self.parameters()): ~20 µs a call)
+        x = torch.as_tensor(np.asarray(obs), dtype=first.dtype, device=first.device)
         if x.ndim != 2 or x.shape[1] != self.obs_dim:
             raise ValueError(f"obs must have shape (N, {self.obs_dim}), got {tuple(x.shape)}")
-        logits = self(x)
+        logits = self._logits_without_module_calls(x)
         if greedy:
             return logits.argmax(-1).cpu().numpy()
         # Inverse-CDF sampling: the first a with u < π_0 + ... + π_a. The same distribution as
@@ -71,6 +71,19 @@ class CategoricalPolicy(nn.Module):
         u = torch.rand(cdf.shape[0], 1, dtype=cdf.dtype, device=cdf.device)
         a = (u > cdf).sum(dim=-1).clamp_(max=self.n_actions - 1)  # clamp: cdf[-1] may be 1 - ε
         return a.cpu().numpy()
+
+
+    def _logits_without_module_calls(self, x: torch.Tensor) -> torch.Tensor:
+        """``self(x)``, layer by layer with ``F.linear`` and ``torch.tanh``: in a 4-64-2 MLP
+        called once per vector step, calling three nn.Modules is a fifth of the sampling time."""
+        for layer in self.net:
+            if isinstance(layer, nn.Linear):
+                x = F.linear(x, layer.weight, layer.bias)
+            elif isinstance(layer, nn.Tanh):
+                x = torch.tanh(x)
+            else:
+                x = layer(x)
+        return x
 
 
 class ValueNet(nn.Module):

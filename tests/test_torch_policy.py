@@ -126,6 +126,13 @@ def test_act_samples_with_the_policy_probabilities():
     np.testing.assert_allclose(freq, want, atol=0.005)  # ~5 standard errors
 
 
+@pytest.mark.parametrize("activation", [torch.nn.Tanh, torch.nn.ReLU])
+def test_act_forward_without_module_calls_equals_forward(activation):
+    policy = torch_policy.CategoricalPolicy(4, 3, hidden=(16, 8), activation=activation)
+    x = torch.randn(10, 4)
+    torch.testing.assert_close(policy._logits_without_module_calls(x), policy(x), rtol=0, atol=0)
+
+
 def test_value_net_shape_and_mlp_validation():
     v = torch_policy.ValueNet(4, hidden=(8, 8))
     assert v(torch.zeros(5, 4)).shape == (5,)
