@@ -93,14 +93,16 @@ class BatchedPendulum:
             self._generator = torch.Generator(device=self.device)
             self._generator.seed()
         self._high = torch.tensor([math.pi, 1.0], device=self.device, dtype=dtype)
-        self._state = torch.zeros(self.num_envs, 2, device=self.device, dtype=dtype)
+        # θ and θ̇ as two contiguous (N,) tensors: element-wise kernels run fastest on them
+        self._th = torch.zeros(self.num_envs, device=self.device, dtype=dtype)
+        self._thdot = torch.zeros(self.num_envs, device=self.device, dtype=dtype)
         self._elapsed = torch.zeros(self.num_envs, device=self.device, dtype=torch.int64)
         self._needs_reset = True
 
     # -- state ------------------------------------------------------------------------------
     @property
     def state(self) -> torch.Tensor:
-        return self._state.clone()
+        return torch.stack([self._th, self._thdot], dim=1)
 
     @state.setter
     def state(self, value: Any) -> None:
@@ -108,7 +110,7 @@ class BatchedPendulum:
         if value.shape != (self.num_envs, 2):
             raise ValueError(f"state must have shape ({self.num_envs}, 2) holding [theta, "
                              f"theta_dot] per env, got {tuple(value.shape)}")
-        self._state = value.clone()
+        self._th, self._thdot = value[:, 0].clone(), value[:, 1].clone()
         self._needs_reset = False
 
     @property
@@ -148,10 +150,10 @@ class BatchedPendulum:
             x = float(options.get("x_init", math.pi))
             y = float(options.get("y_init", 1.0))
             high = torch.tensor([x, y], device=self.device, dtype=self.dtype)
-        self._state = self._sample_states(high)
+        self._th, self._thdot = self._sample_states(high)
         self._elapsed.zero_()
         self._needs_reset = False
-        return self._obs(self._state), {}
+        return self._obs(self._th, self._thdot), {}
 
     def step(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
                                                    torch.Tensor, dict]:
@@ -169,40 +171,44 @@ class BatchedPendulum:
         """
         if self._needs_reset:
             raise RuntimeError("call reset() (or set `state`) before step()")
-        u = self._check_actions(actions)
-        th, thdot = self._state[:, 0], self._state[:, 1]
-        u = u.clamp(-MAX_TORQUE, MAX_TORQUE)
-        costs = angle_normalize(th) ** 2 + 0.1 * thdot**2 + 0.001 * u**2
-        newthdot = thdot + (3 * self.g / (2 * LENGTH) * torch.sin(th)
-                            + 3.0 / (MASS * LENGTH**2) * u) * DT
-        newthdot = newthdot.clamp(-MAX_SPEED, MAX_SPEED)
-        newth = th + newthdot * DT
-        state = torch.stack([newth, newthdot], dim=1)
+        u = self._check_actions(actions).clamp(-MAX_TORQUE, MAX_TORQUE)
+        th, thdot = self._th, self._thdot
+        # The module docstring's equations, with in-place and fused ops (fewer passes over N).
+        # cost = norm(θ)² + 0.1 θ̇² + 0.001 u²
+        costs = angle_normalize(th).square_()
+        costs.addcmul_(thdot, thdot, value=0.1).addcmul_(u, u, value=0.001)
+        # θ̇' = clip(θ̇ + (3g/(2l) sin θ + 3/(ml²) u) Δt, -8, 8);  θ' = θ + θ̇' Δt
+        newthdot = torch.sin(th).mul_(3 * self.g / (2 * LENGTH) * DT)
+        newthdot.add_(u, alpha=3.0 / (MASS * LENGTH**2) * DT).add_(thdot)
+        newthdot.clamp_(-MAX_SPEED, MAX_SPEED)
+        newth = torch.add(th, newthdot, alpha=DT)
         self._elapsed += 1
         truncated = self._elapsed >= self.max_episode_steps
         terminated = torch.zeros_like(truncated)
-        final_obs = self._obs(state)
+        final_obs = self._obs(newth, newthdot)
         obs = final_obs
         # Autoreset. On an accelerator, without a host-device sync: fresh starts everywhere,
         # kept where truncated. On the CPU, asking whether any env truncated is free.
         if self.device.type != "cpu" or bool(truncated.any()):
-            fresh = self._sample_states(self._high)
-            state = torch.where(truncated[:, None], fresh, state)
+            fresh_th, fresh_thdot = self._sample_states(self._high)
+            newth = torch.where(truncated, fresh_th, newth)
+            newthdot = torch.where(truncated, fresh_thdot, newthdot)
             self._elapsed = torch.where(truncated, 0, self._elapsed)
-            obs = torch.where(truncated[:, None], self._obs(state), final_obs)
-        self._state = state
+            obs = torch.where(truncated[:, None], self._obs(newth, newthdot), final_obs)
+        self._th, self._thdot = newth, newthdot
         info = {"final_obs": final_obs, "_final_obs": truncated}
-        return obs, -costs, terminated, truncated, info
+        return obs, costs.neg_(), terminated, truncated, info
 
     # -- helpers ------------------------------------------------------------------------------
-    def _sample_states(self, high: torch.Tensor) -> torch.Tensor:
+    def _sample_states(self, high: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """θ ~ U[-high[0], high[0]] and θ̇ ~ U[-high[1], high[1]], each of shape (N,)."""
         u = torch.rand(self.num_envs, 2, generator=self._generator, device=self.device,
                        dtype=self.dtype)
-        return (2 * u - 1) * high
+        state = (2 * u - 1) * high
+        return state[:, 0].contiguous(), state[:, 1].contiguous()
 
     @staticmethod
-    def _obs(state: torch.Tensor) -> torch.Tensor:
-        th, thdot = state[:, 0], state[:, 1]
+    def _obs(th: torch.Tensor, thdot: torch.Tensor) -> torch.Tensor:
         return torch.stack([torch.cos(th), torch.sin(th), thdot], dim=1)
 
     def _check_actions(self, actions: Any) -> torch.Tensor:
