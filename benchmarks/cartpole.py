@@ -9,12 +9,16 @@ Trainers:
   per_episode  (a) the loop most tutorials copy, written below: one environment, each action
                sampled by a forward pass on a batch of one, one Adam update (lr 1e-2) per
                episode on −Σ log π(a_t|s_t) Ĝ_t with γ = 0.99 returns standardised per episode;
-  batched      (b) rlcourse.torch_trainer.train (03_torch_cross_entropy): 8 vector envs, one
-               forward pass per vector step, one backward pass per batch;
-  numpy        (c) rlcourse.numpy_trainer.train (02_numpy_backprop), if present.
+  batched      (b) rlcourse.torch_trainer.train (03_torch_cross_entropy): 8 environments in
+               gymnasium's vectorised CartPole-v1, one forward pass per vector step, one backward
+               pass per batch, normalised advantages, Adam lr 2e-2;
+  numpy        (c) rlcourse.numpy_trainer.train (02_numpy_backprop), if present: 16 copies
+               of CartPole-v1 in a SyncVectorEnv, NumPy forward and backward by hand.
 
 Each run is a separate process with one torch/BLAS thread, runs go one at a time (two torch
-processes on two cores slow each other down badly). Usage:
+processes on two cores slow each other down badly); each process warms up (imports, a first
+backward and Adam step, a first environment) before its clock starts. Evaluations use
+``rlcourse.rollout.evaluate`` for every trainer (gymnasium's vectorised CartPole-v1). Usage:
 
     python benchmarks/cartpole.py                     # all trainers, 5 seeds, table
     python benchmarks/cartpole.py --trainers batched,numpy --seeds 3 --json
@@ -124,6 +128,24 @@ RUNNERS = {"per_episode": train_per_episode, "batched": train_batched, "numpy": 
 
 # --- driver ----------------------------------------------------------------------------------
 
+def warm_up() -> None:
+    """Pay the one-time costs of a fresh process (imports, torch's first backward and Adam step,
+    gymnasium's env modules) before the clock starts, the same for every trainer."""
+    import gymnasium as gym
+    import numpy as np
+    import torch
+
+    from rlcourse import rollout
+
+    net = torch.nn.Linear(4, 2)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    net(torch.zeros(1, 4)).sum().backward()
+    opt.step()
+    gym.make("CartPole-v1").reset(seed=0)
+    rollout.evaluate("CartPole-v1", lambda obs: np.zeros(len(obs), dtype=np.int64), 2)
+    rollout.make_vec("CartPole-v1", 2).close()
+
+
 def numpy_trainer_available() -> bool:
     import importlib.util
 
@@ -189,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(1)
+        warm_up()
         trainer, seed, cap = argv[1], int(argv[2]), int(argv[3])
         print(json.dumps(RUNNERS[trainer](seed, cap)))
         return 0
