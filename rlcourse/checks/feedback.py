@@ -61,6 +61,11 @@ class Feedback:
     def __bool__(self) -> bool:
         return self.passed
 
+    def _ipython_display_(self) -> None:
+        # Printed, not returned as the cell's value: nbgrader reads a test cell's value as a
+        # partial score and warns when it is not a number.
+        print(str(self))
+
 
 class Exercise:
     """Helpers for checking one exercise; every failure names the exercise and the input."""
