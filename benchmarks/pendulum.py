@@ -9,7 +9,7 @@ Throughput: ``BatchedPendulum`` stepped with zero torques for batch sizes 1 ... 
 (and 1 ... 2**20 on CUDA when present), against gymnasium's ``Pendulum-v1`` in a
 ``SyncVectorEnv`` of 16. Training: ``gaussian_trainer.train`` with its default ``Config`` on the
 CPU, one torch thread: env steps and seconds until the mean action first scores −200 over 1000
-episodes of the batched env (training goes on to −190, the trainer's margin); "solved" means the
+episodes of the batched env (training goes on to −180, the trainer's margin); "solved" means the
 final policy also scores ≥ −200 on 100 episodes of gymnasium's own ``Pendulum-v1``. Wall seconds
 count other processes' load too; "CPU s" (this process's CPU time) is what an idle
 single-threaded run would take.
