@@ -85,16 +85,21 @@ class Exercise:
     def passed(self, message: str) -> Feedback:
         return Feedback(self.name, message)
 
-    def call(self, fn: Callable[..., Any], *args: Any, case: str | None = None, **kwargs: Any) -> Any:
+    def call(self, fn: Callable[..., Any], *args: Any, case: str | None = None,
+             copy_inputs: bool = True, hints: Mapping[str, str] | None = None,
+             **kwargs: Any) -> Any:
         """Call student code: report exceptions, hangs and in-place changes of the inputs in words.
 
         The arguments are deep-copied before the call, so the student's function cannot change
         the check's data, and compared afterwards, so that in-place modification is reported.
+        ``copy_inputs=False`` passes them as they are (for modules or distributions, which do
+        not compare by value). ``hints`` maps a text that may occur in an exception's message to
+        a sentence put before the report (e.g. ``{"size of tensor": "σ has the wrong shape"}``).
         """
         if not callable(fn):
             self.fail(f"expected a function, got {type(fn).__name__}", case)
-        given = _copy((args, kwargs))
-        before = _copy(given)
+        given = _copy((args, kwargs)) if copy_inputs else (args, kwargs)
+        before = _copy(given) if copy_inputs else None
         self._warning = None
         try:
             # nbgrader scores a test cell that writes to stderr as failed, even when the answer
@@ -118,10 +123,14 @@ class Exercise:
         except SystemExit as err:
             self.fail(f"your function called sys.exit({err.code if err.code is not None else ''})"
                       "; return a value instead", case)
+        except ExerciseFailed:
+            raise  # a check the student's code called has already said what is wrong
         except Exception as err:  # student code may raise anything; report it in words
-            self.fail(f"your function raised {type(err).__name__}: {err}"
-                      f"{_where(err.__traceback__)}", case)
-        if not _same(before, given):
+            text = str(err)
+            hint = next((h for key, h in (hints or {}).items() if key in text), None)
+            self.fail(f"{hint + '. ' if hint else ''}your function raised "
+                      f"{type(err).__name__}: {text}{_where(err.__traceback__)}", case)
+        if copy_inputs and not _same(before, given):
             self.fail("your function modified its input in place; compute a new array "
                       "instead (e.g. `x = x.copy()` first, or avoid `+=` on an argument)", case)
         return out

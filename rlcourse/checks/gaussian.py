@@ -8,10 +8,7 @@ action, tensors on the wrong device. A missing ½ log 2π is accepted, with a no
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import sys
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -20,12 +17,8 @@ from torch.distributions import Normal
 
 from rlcourse.checks.feedback import (
     Exercise,
-    ExerciseFailed,
-    ExerciseNotImplemented,
     Feedback,
     _time_limit,
-    _Timeout,
-    _where,
     close,
     diagnose,
     fmt,
@@ -38,36 +31,9 @@ HALF_LOG_2PI = 0.5 * LOG_2PI
 
 def _call(ex: Exercise, fn: Callable, *args: Any, case: str | None = None,
           hints: dict[str, str] | None = None) -> Any:
-    """Like ``Exercise.call`` but without copying the arguments (modules and distributions
-    do not compare by value); exceptions and hangs are still reported in words, preceded by
-    ``hints[key]`` when ``key`` occurs in the exception's text."""
-    if not callable(fn):
-        ex.fail(f"expected a function or class, got {type(fn).__name__}", case)
-    ex._warning = None
-    try:
-        # as Exercise.call: the student's stderr goes to stdout (nbgrader fails a test cell that
-        # writes to stderr) and warnings are recorded, quoted by a later failure
-        with _time_limit(ex.timeout_s), warnings.catch_warnings(record=True) as caught, \
-                contextlib.redirect_stderr(sys.stdout):
-            warnings.simplefilter("always")
-            out = fn(*args)
-        if caught:
-            ex._warning = f"{caught[0].category.__name__}: {caught[0].message}"
-        return out
-    except NotImplementedError:
-        raise ExerciseNotImplemented(
-            f"✘ {ex.name}: not implemented yet. Replace `raise NotImplementedError()` with your "
-            "code, run that cell, then run this check again.") from None
-    except _Timeout:
-        ex.fail(f"your code did not return within {ex.timeout_s:g} s (an endless loop?)", case)
-    except ExerciseFailed:
-        raise
-    except Exception as err:  # student code may raise anything; report it in words
-        text = str(err)
-        hint = next((h for key, h in (hints or {}).items() if key in text), None)
-        first = (text.splitlines()[0] if text else "") + _where(err.__traceback__)
-        ex.fail(f"{hint + '. ' if hint else ''}your code raised {type(err).__name__}: {first}",
-                case)
+    """``Exercise.call`` without copying the arguments: modules and distributions do not
+    compare by value."""
+    return ex.call(fn, *args, case=case, copy_inputs=False, hints=hints)
 
 
 def _keeps_global_rng(check: Callable) -> Callable:
