@@ -8,7 +8,8 @@ import numpy as np
 
 from rlcourse.checks.feedback import Exercise, Feedback, diagnose, fmt
 
-CASES = ([1.0, 1.0, 1.0], [0.0, 0.0, 5.0], [2.0, -1.0, 0.5, 3.0], [-4.0], [])
+# the first case tells every mistake apart (its first and last rewards differ)
+CASES = ([2.0, -1.0, 0.5, 3.0], [1.0, 1.0, 1.0], [0.0, 0.0, 5.0], [-4.0], [])
 
 
 def check_total_reward(total_reward: Callable) -> Feedback:
