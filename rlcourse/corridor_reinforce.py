@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from rlcourse import numpy_policy
 from rlcourse import returns as returns_lib
 from rlcourse.envs import SHORT_CORRIDOR_MAX_STEPS
 from rlcourse.envs import short_corridor_exact as exact
@@ -125,8 +126,8 @@ def simulate(theta0: ArrayLike, alphas: ArrayLike, n_episodes: int, gamma: float
     out_grad = np.zeros((B, E))
     out_whole = np.zeros((B, E))
 
-    def p_right(th):
-        return 1.0 / (1.0 + np.exp(th[:, 0] - th[:, 1]))
+    def p_right(th):  # π(right) = σ(θ_right − θ_left) for every run
+        return numpy_policy.sigmoid(th[:, 1] - th[:, 0])
 
     p = p_right(theta)
     state = np.full(B, START)

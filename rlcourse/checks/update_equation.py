@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rlcourse import corridor_reinforce, returns
+from rlcourse import corridor_reinforce, numpy_policy, returns
 from rlcourse.checks.feedback import Exercise, Feedback, close, diagnose, fmt
 from rlcourse.envs import short_corridor_exact
 
@@ -72,14 +72,9 @@ def check_discounted_returns(discounted_returns: Callable) -> Feedback:
 
 # ---------------------------------------------------------------- 2. ∇ log π of a softmax
 
-def _softmax(h: np.ndarray) -> np.ndarray:
-    z = np.exp(h - h.max())
-    return z / z.sum()
-
-
 def reference_grad_log_softmax(theta: np.ndarray, features: np.ndarray, action: int) -> np.ndarray:
     """x(s, a) − Σ_b π(b|s) x(s, b) with π = softmax(features @ theta) (book, eq. 13.9)."""
-    pi = _softmax(features @ theta)
+    pi = numpy_policy.softmax(features @ theta)
     return features[action] - pi @ features
 
 
@@ -94,7 +89,7 @@ GRAD_LOG_CASES = (
 
 
 def _grad_log_mistakes(theta, X, a) -> dict[str, Callable[[], np.ndarray]]:
-    pi = _softmax(X @ theta)
+    pi = numpy_policy.softmax(X @ theta)
     correct = X[a] - pi @ X
     return {
         "this is ∇π(a|s), not ∇log π(a|s): the log divides by π(a|s), leaving "

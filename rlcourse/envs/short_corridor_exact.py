@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from rlcourse import numpy_policy
 from rlcourse.envs.short_corridor import N_STATES, NEXT_STATE, REWARD_PER_STEP, START
 
 N_ACTIONS = 2
@@ -43,9 +44,7 @@ def _gamma(gamma: float) -> float:
 
 def policy(theta: ArrayLike) -> np.ndarray:
     """π_θ(·|s), the same in every state: softmax of the preferences θᵀx(s, a), shape (2,)."""
-    t = _theta(theta)
-    z = np.exp(t - t.max())  # shift for overflow safety; softmax is shift-invariant
-    return z / z.sum()
+    return numpy_policy.softmax(_theta(theta))
 
 
 def prob_right(theta: ArrayLike) -> float:
