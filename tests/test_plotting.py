@@ -1,0 +1,66 @@
+"""Plot helpers: the numbers they draw, and clear errors on bad input."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from rlcourse import plotting
+
+
+def test_rolling_mean_matches_a_loop():
+    values = np.random.default_rng(0).normal(size=37)
+    for window in (1, 5, 37, 100):
+        want = [values[max(0, i + 1 - window):i + 1].mean() for i in range(values.size)]
+        np.testing.assert_allclose(plotting.rolling_mean(values, window), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("values, window, match", [
+    ([1.0, 2.0], 0, "window"), (np.zeros((2, 2)), 3, "1-D"),
+])
+def test_rolling_mean_rejects_bad_input(values, window, match):
+    with pytest.raises(ValueError, match=match):
+        plotting.rolling_mean(values, window)
+
+
+def test_learning_curve_draws_raw_and_rolling_lines_with_labels():
+    ax = plotting.learning_curve([0.0, 2.0, 4.0, 6.0], window=2)
+    raw, smooth = ax.get_lines()
+    np.testing.assert_allclose(raw.get_ydata(), [0, 2, 4, 6])
+    np.testing.assert_allclose(smooth.get_ydata(), [0, 1, 3, 5])
+    assert ax.get_xlabel() == "episode" and ax.get_ylabel() == "return"
+    plt.close("all")
+
+
+@pytest.mark.parametrize("band", ["std", "sem", "minmax"])
+def test_curves_with_band_shades_the_stated_band(band):
+    runs = np.array([[0.0, 1.0, 2.0], [2.0, 3.0, 6.0]])
+    ax = plotting.curves_with_band([0, 1, 2], runs, band=band, label="demo")
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [1.0, 2.0, 4.0])
+    vertices = ax.collections[0].get_paths()[0].vertices
+    spread = {"std": runs.std(axis=0), "sem": runs.std(axis=0, ddof=1) / np.sqrt(2),
+              "minmax": runs.max(axis=0) - runs.mean(axis=0)}[band]
+    assert np.isclose(vertices[:, 1].max(), (runs.mean(axis=0) + spread).max())
+    plt.close("all")
+
+
+def test_curves_with_band_rejects_mismatched_shapes_and_bands():
+    with pytest.raises(ValueError, match="shape"):
+        plotting.curves_with_band([0, 1], np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="band"):
+        plotting.curves_with_band([0, 1], np.zeros((3, 2)), band="iqr")
+
+
+def test_filmstrip_shows_evenly_spaced_frames():
+    frames = [np.full((4, 4, 3), i, dtype=np.uint8) for i in range(10)]
+    fig = plotting.filmstrip(frames, n=4)
+    shown = [int(ax.get_images()[0].get_array()[0, 0, 0]) for ax in fig.axes]
+    assert shown == [0, 3, 6, 9]
+    with pytest.raises(ValueError, match="empty"):
+        plotting.filmstrip([])
+    plt.close("all")
+
+
+def test_animation_html_has_one_frame_per_image():
+    frames = [np.full((4, 4, 3), 40 * i, dtype=np.uint8) for i in range(3)]
+    html = plotting.animation_html(frames, fps=10)
+    assert "<script" in html and html.count("data:image/png;base64") == 3
