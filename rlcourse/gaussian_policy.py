@@ -24,6 +24,8 @@ import torch
 from torch import nn
 from torch.distributions import Normal
 
+from rlcourse.torch_policy import mlp
+
 LOG_2PI = math.log(2 * math.pi)
 
 
@@ -91,16 +93,6 @@ def tanh_log_det_jacobian(u: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
 def squashed_log_prob(dist: Normal, u: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
     """log π(a) of the action a = scale·tanh(u), where u was sampled from ``dist``; shape (...)."""
     return dist.log_prob(u).sum(-1) - tanh_log_det_jacobian(u, scale)
-
-
-def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.Tanh) -> nn.Sequential:
-    """Linear layers of the given sizes with ``activation`` between them (none after the last)."""
-    layers: list[nn.Module] = []
-    for i in range(len(sizes) - 1):
-        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
-        if i < len(sizes) - 2:
-            layers.append(activation())
-    return nn.Sequential(*layers)
 
 
 class GaussianPolicy(nn.Module):

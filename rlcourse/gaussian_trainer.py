@@ -99,8 +99,7 @@ def collect(env: pendulum.BatchedPendulum, policy: GaussianPolicy, obs: torch.Te
 def advantages(rewards: torch.Tensor, dones: torch.Tensor, gamma: float) -> torch.Tensor:
     """Reward-to-go minus the per-time-step batch mean, normalised: shape (T, N), no gradient."""
     g = returns.reward_to_go(rewards, gamma, dones)
-    a = g - g.mean(dim=1, keepdim=True)
-    return (a - a.mean()) / (a.std() + 1e-8)
+    return returns.normalize(g - returns.batch_mean_baseline(g))
 
 
 def reinforce_loss(log_probs: torch.Tensor, adv: torch.Tensor) -> torch.Tensor:
