@@ -22,46 +22,9 @@ import json
 import statistics
 import time
 
-import gymnasium as gym
-import numpy as np
 import torch
 
-from rlcourse import gaussian_trainer
-from rlcourse.envs import pendulum
-
-
-def torch_throughput(num_envs: int, device: torch.device, min_s: float = 0.3) -> dict:
-    env = pendulum.BatchedPendulum(num_envs, device=device)
-    env.reset(seed=0)
-    actions = torch.zeros(num_envs, 1, device=device)
-    for _ in range(5):  # warm-up
-        env.step(actions)
-    steps, start = 0, time.perf_counter()
-    while True:
-        for _ in range(20):
-            env.step(actions)
-        steps += 20
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_s:
-            break
-    return {"env": "BatchedPendulum", "device": str(device), "num_envs": num_envs,
-            "steps_per_s": round(num_envs * steps / elapsed)}
-
-
-def gymnasium_throughput(num_envs: int = 16, min_s: float = 0.5) -> dict:
-    envs = gym.vector.SyncVectorEnv([lambda: gym.make("Pendulum-v1")] * num_envs)
-    envs.reset(seed=0)
-    actions = np.zeros((num_envs, 1), dtype=np.float32)
-    steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < min_s:
-        envs.step(actions)
-        steps += 1
-    elapsed = time.perf_counter() - start
-    envs.close()
-    return {"env": "gymnasium SyncVectorEnv(Pendulum-v1)", "device": "cpu",
-            "num_envs": num_envs, "steps_per_s": round(num_envs * steps / elapsed)}
+from rlcourse import gaussian_trainer, throughput
 
 
 def training_run(seed: int, config: gaussian_trainer.Config) -> dict:
@@ -97,26 +60,26 @@ def main() -> None:
             print(json.dumps(row), flush=True)
         return row
 
-    throughput, runs = [], []
+    speeds, runs = [], []
     if not args.no_throughput:
-        throughput.append(emit(gymnasium_throughput()))
+        speeds.append(emit(throughput.gymnasium_vector()))
         sizes = [4**k for k in range(9)]  # 1 ... 65536
         if args.quick:
             sizes = [1, 64, 4096]
         for n in sizes:
-            throughput.append(emit(torch_throughput(n, torch.device("cpu"))))
+            speeds.append(emit(throughput.batched_pendulum(n, "cpu")))
         if torch.cuda.is_available():
             for n in [4**k for k in range(11)] if not args.quick else [1024, 1 << 20]:
-                throughput.append(emit(torch_throughput(n, torch.device("cuda"))))
+                speeds.append(emit(throughput.batched_pendulum(n, "cuda")))
     if not args.no_training:
         for seed in seeds:
             runs.append(emit(training_run(seed, gaussian_trainer.Config())))
     if args.json:
         return
-    if throughput:
-        base = throughput[0]["steps_per_s"]
+    if speeds:
+        base = speeds[0]["steps_per_s"]
         print(f"{'environment':<40} {'device':>6} {'N':>8} {'steps/s':>14} {'× gymnasium':>12}")
-        for row in throughput:
+        for row in speeds:
             print(f"{row['env']:<40} {row['device']:>6} {row['num_envs']:>8} "
                   f"{row['steps_per_s']:>14,} {row['steps_per_s'] / base:>12,.1f}")
     if runs:
