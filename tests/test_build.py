@@ -186,3 +186,15 @@ def test_exercise_metadata_is_nbgrader_v3(path):
                 f"check {meta['grade_id']} should follow its answer cell"
         previous = cell
     assert len(ids) == len(set(ids)), f"{path.name}: duplicate grade_id"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_every_exercise_statement_is_locked(path):
+    cells = nbformat.read(path, as_version=4).cells
+    for i, cell in enumerate(cells):
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            statement = cells[i - 1]
+            meta = statement.metadata.get("nbgrader", {})
+            assert statement.cell_type == "markdown" and meta.get("locked"), (
+                f"{path.name}: the statement before answer cell "
+                f"{cell.metadata['nbgrader']['grade_id']} should be a locked markdown cell")
