@@ -16,6 +16,7 @@ count it as an environment step).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -171,7 +172,8 @@ class EpisodeCollector:
         self.envs = envs
         self.seed = seed
         self._obs: np.ndarray | None = None
-        self._open: list[list[tuple]] = [[] for _ in range(envs.num_envs)]
+        # per environment: [obs, actions, rewards, terminated, truncated] of its open episode
+        self._open: list[list[np.ndarray]] = [[np.zeros(0)] * 5 for _ in range(envs.num_envs)]
         # NEXT_STEP mode: environments whose next step() only resets them (no transition)
         self._resetting = np.zeros(envs.num_envs, dtype=bool)
 
@@ -184,29 +186,43 @@ class EpisodeCollector:
         n = self.envs.num_envs
         if self._obs is None:
             self._obs, _ = self.envs.reset(seed=self.seed)
-        finished: list[list[list[tuple]]] = [[] for _ in range(n)]
-        env_steps = 0
+        # The loop only records whole vector steps; cutting them into episodes happens once,
+        # after it, with array operations (a Python loop over environments per step would cost
+        # as much as the environment step itself).
+        steps: list[tuple] = []
+        finished = np.zeros(n, dtype=bool)
         for _ in range(max_steps):
             obs = self._obs
             actions = _actions(policy, obs, n)
             self._obs, rewards, terminated, truncated, _ = self.envs.step(actions)
-            skip = self._resetting
-            env_steps += n - int(skip.sum())
-            for i in range(n):
-                if skip[i]:  # a NEXT_STEP reset: self._obs[i] is the new episode's first obs
-                    continue
-                self._open[i].append((obs[i], actions[i], rewards[i], terminated[i], truncated[i]))
-                if terminated[i] or truncated[i]:
-                    finished[i].append(self._open[i])
-                    self._open[i] = []
+            real = ~self._resetting  # NEXT_STEP: a reset step is no transition
+            ended = (terminated | truncated) & real
+            steps.append((obs, actions, rewards, terminated, truncated, real))
             if self._next_step:
-                self._resetting = (terminated | truncated) & ~skip
-            if all(finished):
+                self._resetting = ended
+            finished |= ended
+            if finished.all():
                 break
         else:
-            raise RuntimeError(f"{sum(not f for f in finished)} environment(s) still running "
+            raise RuntimeError(f"{int(n - finished.sum())} environment(s) still running "
                                f"after max_steps={max_steps} vector steps")
-        return _pad([episode for per_env in finished for episode in per_env], env_steps)
+        columns = [np.stack(x, axis=1) for x in zip(*steps)]  # each (N, T, ...)
+        real = columns.pop()
+        env_steps = int(real.sum())
+        episodes = []
+        for i in range(n):
+            run = [c[i][real[i]] for c in columns]  # env i's transitions, in order
+            if len(self._open[i][0]):  # the episode carried over from the last call
+                run = [np.concatenate((old, new)) for old, new in zip(self._open[i], run)]
+            bounds = [0, *(np.flatnonzero(run[3] | run[4]) + 1)]
+            episodes += [[x[a:b] for x in run] for a, b in itertools.pairwise(bounds)]
+            self._open[i] = [x[bounds[-1]:] for x in run]
+        return _pad(episodes, env_steps)
+
+    @property
+    def open_steps(self) -> int:
+        """Steps of the episodes still in progress (they go into the next batch)."""
+        return sum(len(run[0]) for run in self._open)
 
 
 def _check_autoreset(envs: gym.vector.VectorEnv) -> gym.vector.AutoresetMode:
@@ -225,21 +241,20 @@ def _actions(policy: Policy, obs: np.ndarray, n: int) -> np.ndarray:
     return actions
 
 
-def _pad(episodes: list[list[tuple]], env_steps: int) -> EpisodeBatch:
-    """Episodes as lists of (obs, action, reward, terminated, truncated) -> a padded batch."""
-    lengths = np.array([len(e) for e in episodes])
+def _pad(episodes: list[list[np.ndarray]], env_steps: int) -> EpisodeBatch:
+    """Episodes as [obs, actions, rewards, terminated, truncated] arrays -> a padded batch."""
+    lengths = np.array([len(e[0]) for e in episodes])
     T, N = int(lengths.max()), len(episodes)
     mask = np.arange(T)[:, None] < lengths[None, :]
-    first = episodes[0][0]
-    obs = np.zeros((T, N, *np.shape(first[0])), dtype=np.asarray(first[0]).dtype)
-    actions = np.zeros((T, N, *np.shape(first[1])), dtype=np.asarray(first[1]).dtype)
+    obs0, act0 = episodes[0][0], episodes[0][1]
+    obs = np.zeros((T, N, *obs0.shape[1:]), dtype=obs0.dtype)
+    actions = np.zeros((T, N, *act0.shape[1:]), dtype=act0.dtype)
     rewards = np.zeros((T, N))
     terminated = np.zeros((T, N), dtype=bool)
     truncated = np.zeros((T, N), dtype=bool)
-    for i, episode in enumerate(episodes):
-        o, a, r, term, trunc = zip(*episode)
-        k = len(episode)
-        obs[:k, i], actions[:k, i], rewards[:k, i] = np.stack(o), np.stack(a), r
+    for i, (o, a, r, term, trunc) in enumerate(episodes):
+        k = len(o)
+        obs[:k, i], actions[:k, i], rewards[:k, i] = o, a, r
         terminated[k - 1, i], truncated[k - 1, i] = term[-1], trunc[-1]
     return EpisodeBatch(obs=obs, actions=actions, rewards=rewards, mask=mask,
                         terminated=terminated, truncated=truncated, lengths=lengths,

@@ -3,8 +3,11 @@
 Read top to bottom, like a CleanRL script: every update
 
 1. runs N environments side by side until each has finished an episode, sampling all N actions
-   with one forward pass per vector step (``rollout.EpisodeCollector`` + ``policy.act``; episodes
-   still running at the end of a batch are completed in the next, so no step is wasted);
+   with one forward pass per vector step (``rollout.EpisodeCollector``; episodes still running at
+   the end of a batch are completed in the next, so no step is wasted). Sampling needs no
+   gradient: by default it runs on a NumPy snapshot of the weights taken after each update
+   (``policy.numpy_sampler``), because on a CPU torch's per-call overhead on a batch of 8 costs
+   more than the environment step itself; ``acting="torch"`` samples with ``policy.act``;
 2. turns the rewards into weights Ψ_t (reward-to-go, minus a baseline, normalised: see
    :func:`advantages`);
 3. takes one gradient step on the return-weighted cross-entropy Σ_t Ψ_t CE(f_θ(s_t), a_t), with
@@ -27,6 +30,7 @@ from tqdm.auto import tqdm
 from rlcourse import returns, rollout, runtime
 from rlcourse.torch_policy import CategoricalPolicy, ValueNet, cross_entropy_loss
 
+ACTING = ("numpy", "torch")
 ADVANTAGES = ("whole_episode", "reward_to_go", "constant_baseline", "batch_mean_baseline",
               "value_baseline", "normalized")
 
@@ -80,10 +84,11 @@ class History:
         return self.solved_at is not None
 
 
-def train(env_id: str = "CartPole-v1", *, seed: int = 0, num_envs: int = 8, gamma: float = 0.99,
-          lr: float = 2e-2, hidden: tuple[int, ...] = (64,), advantage: str = "normalized",
+def train(env_id: str = "CartPole-v1", *, seed: int = 0, num_envs: int = 12, gamma: float = 0.99,
+          lr: float = 5e-2, hidden: tuple[int, ...] = (64,), advantage: str = "normalized",
           max_env_steps: int = 200_000, target: float | None = 475.0, eval_episodes: int = 100,
-          vectorization_mode: str | None = None, progress: bool = True) -> History:
+          vectorization_mode: str | None = None, acting: str = "numpy",
+          progress: bool = True) -> History:
     """Train a categorical policy with batched REINFORCE; stop at ``target`` or ``max_env_steps``.
 
     Args:
@@ -101,6 +106,9 @@ def train(env_id: str = "CartPole-v1", *, seed: int = 0, num_envs: int = 8, gamm
             takes gymnasium's own vectorised implementation where there is one (CartPole-v1:
             the same dynamics in NumPy arrays, several times faster than N copies), else N
             copies stepped in turn ("sync"). Evaluations use the same default.
+        acting: how actions are sampled, in training and evaluation: ``"numpy"`` from a NumPy
+            snapshot of the policy (``policy.numpy_sampler``, refreshed after every update; the
+            faster on a CPU), ``"torch"`` with ``policy.act``. The same distribution either way.
         progress: show a tqdm bar.
 
     Returns:
@@ -108,10 +116,12 @@ def train(env_id: str = "CartPole-v1", *, seed: int = 0, num_envs: int = 8, gamm
     """
     if advantage not in ADVANTAGES:
         raise ValueError(f"advantage must be one of {ADVANTAGES}, got {advantage!r}")
+    if acting not in ACTING:
+        raise ValueError(f"acting must be one of {ACTING}, got {acting!r}")
     if max_env_steps < 1:
         raise ValueError(f"max_env_steps must be positive, got {max_env_steps}")
     start = time.perf_counter()
-    runtime.seed_everything(seed)
+    rng = runtime.seed_everything(seed)
     mode = rollout.fastest_mode(env_id) if vectorization_mode is None else vectorization_mode
     envs = rollout.make_vec(env_id, num_envs, vectorization_mode=mode)
     obs_dim, n_actions = envs.single_observation_space.shape[0], int(envs.single_action_space.n)
@@ -126,7 +136,8 @@ def train(env_id: str = "CartPole-v1", *, seed: int = 0, num_envs: int = 8, gamm
     try:
         while env_steps < max_env_steps:
             # 1. One episode per environment, one forward pass per vector step.
-            batch = collector.collect(policy.act)
+            act = policy.numpy_sampler(rng) if acting == "numpy" else policy.act
+            batch = collector.collect(act)
             env_steps += batch.env_steps
             obs = torch.as_tensor(batch.obs, dtype=torch.float32)  # (T, N, obs_dim)
             mask = torch.as_tensor(batch.mask)
@@ -161,7 +172,8 @@ def train(env_id: str = "CartPole-v1", *, seed: int = 0, num_envs: int = 8, gamm
 
             # 4. Evaluate on fresh episodes once training episodes look good enough.
             if target is not None and batch.returns.mean() >= target:
-                score = float(rollout.evaluate(env_id, policy.act, eval_episodes,
+                act = policy.numpy_sampler(rng) if acting == "numpy" else policy.act
+                score = float(rollout.evaluate(env_id, act, eval_episodes,
                                                seed=10_000 + 1000 * seed + len(history.loss),
                                                vectorization_mode=mode).mean())
                 history.evaluations.append((env_steps, score))

@@ -93,7 +93,7 @@ def test_episode_collector_keeps_every_step():
         batch = collector.collect(zeros_policy)
         taken, kept = taken + batch.env_steps, kept + batch.num_steps
     # every step taken is in a batch or in an episode still open
-    assert kept + sum(len(e) for e in collector._open) == taken
+    assert kept + collector.open_steps == taken
 
 
 def test_select_columns_trims_padding():
@@ -133,7 +133,7 @@ def test_next_step_autoreset_gives_the_same_batches_without_reset_steps():
         b = nxt.collect(zeros_policy)
         check_episodes(b, list(b.lengths))  # whole episodes from their first observation
         kept, taken = kept + b.num_steps, taken + b.env_steps
-    assert kept + sum(len(e) for e in nxt._open) == taken  # reset steps are not env steps
+    assert kept + nxt.open_steps == taken  # reset steps are not env steps
     # first batch: SAME_STEP gets env 0's second episode (steps 4-6) in, NEXT_STEP spends
     # step 4 resetting env 0, so that episode is carried over; the rest is identical
     first_same = rollout.EpisodeCollector(make_envs(), seed=0).collect(zeros_policy)

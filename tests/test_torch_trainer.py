@@ -31,3 +31,12 @@ def test_bad_arguments():
         torch_trainer.train(advantage="gae", progress=False)
     with pytest.raises(ValueError, match="max_env_steps"):
         torch_trainer.train(max_env_steps=0, progress=False)
+    with pytest.raises(ValueError, match="acting must be one of"):
+        torch_trainer.train(acting="jax", progress=False)
+
+
+@pytest.mark.parametrize("acting", ["numpy", "torch"])
+def test_both_ways_of_acting_learn(acting):
+    h = torch_trainer.train(seed=2, max_env_steps=15_000, target=None, progress=False,
+                            acting=acting)
+    assert np.mean(h.mean_return[:3]) < 40 < np.mean(h.mean_return[-3:])
