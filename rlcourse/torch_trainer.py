@@ -6,8 +6,8 @@ Read top to bottom, like a CleanRL script: every update
    with one forward pass per vector step (``rollout.EpisodeCollector``; episodes still running at
    the end of a batch are completed in the next, so no step is wasted). Sampling needs no
    gradient: by default it runs on a NumPy snapshot of the weights taken after each update
-   (``policy.numpy_sampler``), because on a CPU torch's per-call overhead on a batch of 8 costs
-   more than the environment step itself; ``acting="torch"`` samples with ``policy.act``;
+   (``policy.numpy_sampler``), because on a CPU torch's per-call overhead on a dozen rows costs
+   more than the arithmetic, as much as the environment step itself; ``acting="torch"`` samples with ``policy.act``;
 2. turns the rewards into weights Ψ_t (reward-to-go, minus a baseline, normalised: see
    :func:`advantages`);
 3. takes one gradient step on the return-weighted cross-entropy Σ_t Ψ_t CE(f_θ(s_t), a_t), with
@@ -94,7 +94,8 @@ def train(env_id: str = "CartPole-v1", *, seed: int = 0, num_envs: int = 12, gam
     Args:
         env_id: a gymnasium environment with a discrete action space.
         seed: seeds torch, NumPy and the environments.
-        num_envs: N, episodes per update (one per environment of the vector env).
+        num_envs: N, episodes per update (one per environment of the vector env). The defaults
+            of ``num_envs`` and ``lr`` were chosen on CartPole-v1 seeds 100-119 (all solved).
         gamma: discount factor of the reward-to-go.
         lr: Adam's learning rate (the value network, if any, uses the same).
         hidden: hidden layer widths of the tanh MLP.
