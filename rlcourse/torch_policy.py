@@ -69,8 +69,8 @@ class CategoricalPolicy(nn.Module):
             if not greedy:
                 # The Gumbel-max trick: with g_a = −log(−log u_a), u_a ~ U(0, 1) independent,
                 # argmax_a (z_a + g_a) is distributed as softmax(z), the same distribution as
-                # Categorical(logits=z).sample() in 4 tensor operations instead of ~20: this
-                # runs once per vector step, next to an environment step of similar cost.
+                # Categorical(logits=z).sample() in a few in-place tensor operations: this runs
+                # once per vector step, next to an environment step of similar cost.
                 u = torch.rand_like(logits).clamp_(min=torch.finfo(logits.dtype).tiny)
                 logits = logits - u.log_().neg_().log_()
             return logits.argmax(-1).cpu().numpy()
@@ -81,7 +81,7 @@ class CategoricalPolicy(nn.Module):
         The same network and weights as now (later updates do not reach the snapshot: take a new
         one after each), run in NumPy, actions drawn with ``rng``
         (``numpy_policy.sample_from_logits``). Why: sampling needs no gradient, and a torch call
-        on a batch of 8 costs ~15 µs of dispatch next to an environment step, more than its
+        on a dozen rows costs ~15 µs of dispatch next to an environment step, more than its
         arithmetic; the forward pass here is a few NumPy calls. The trainer samples through it on
         the CPU (``torch_trainer.train(acting="numpy")``).
         """

@@ -7,7 +7,8 @@ Read top to bottom, like a CleanRL script: every update
    the end of a batch are completed in the next, so no step is wasted). Sampling needs no
    gradient: by default it runs on a NumPy snapshot of the weights taken after each update
    (``policy.numpy_sampler``), because on a CPU torch's per-call overhead on a dozen rows costs
-   more than the arithmetic, as much as the environment step itself; ``acting="torch"`` samples with ``policy.act``;
+   more than the arithmetic, as much as the environment step itself; ``acting="torch"``
+   samples with ``policy.act``;
 2. turns the rewards into weights Ψ_t (reward-to-go, minus a baseline, normalised: see
    :func:`advantages`);
 3. takes one gradient step on the return-weighted cross-entropy Σ_t Ψ_t CE(f_θ(s_t), a_t), with
@@ -131,14 +132,17 @@ def train(env_id: str = "CartPole-v1", *, seed: int = 0, num_envs: int = 12, gam
     value_net = ValueNet(obs_dim, hidden) if advantage == "value_baseline" else None
     value_opt = torch.optim.Adam(value_net.parameters(), lr=lr) if value_net else None
     history = History(policy=policy)
+
+    def sampler():  # the policy as it is now, as the collectors call it
+        return policy.numpy_sampler(rng) if acting == "numpy" else policy.act
+
     collector = rollout.EpisodeCollector(envs, seed=seed)  # no step thrown away between updates
     env_steps = 0
     bar = tqdm(total=max_env_steps, disable=not progress, unit="step", desc=env_id)
     try:
         while env_steps < max_env_steps:
             # 1. One episode per environment, one forward pass per vector step.
-            act = policy.numpy_sampler(rng) if acting == "numpy" else policy.act
-            batch = collector.collect(act)
+            batch = collector.collect(sampler())
             env_steps += batch.env_steps
             obs = torch.as_tensor(batch.obs, dtype=torch.float32)  # (T, N, obs_dim)
             mask = torch.as_tensor(batch.mask)
@@ -173,8 +177,7 @@ def train(env_id: str = "CartPole-v1", *, seed: int = 0, num_envs: int = 12, gam
 
             # 4. Evaluate on fresh episodes once training episodes look good enough.
             if target is not None and batch.returns.mean() >= target:
-                act = policy.numpy_sampler(rng) if acting == "numpy" else policy.act
-                score = float(rollout.evaluate(env_id, act, eval_episodes,
+                score = float(rollout.evaluate(env_id, sampler(), eval_episodes,
                                                seed=10_000 + 1000 * seed + len(history.loss),
                                                vectorization_mode=mode).mean())
                 history.evaluations.append((env_steps, score))
