@@ -32,6 +32,7 @@ backward and Adam step, a first environment) before its clock starts. Evaluation
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -105,22 +106,14 @@ def train_per_episode(seed: int, cap_steps: int) -> dict:
 
 # --- (b) and (c): the course's trainers ------------------------------------------------------
 
-def train_batched(seed: int, cap_steps: int) -> dict:
+def train_batched(seed: int, cap_steps: int, acting: str = "numpy") -> dict:
     from rlcourse import torch_trainer
 
     start = time.perf_counter()
     h = torch_trainer.train("CartPole-v1", seed=seed, max_env_steps=cap_steps, target=TARGET,
-                            progress=False)
-    return _result("batched", seed, h.solved, h.solved_at or h.env_steps[-1], start)
-
-
-def train_batched_torch_acting(seed: int, cap_steps: int) -> dict:
-    from rlcourse import torch_trainer
-
-    start = time.perf_counter()
-    h = torch_trainer.train("CartPole-v1", seed=seed, max_env_steps=cap_steps, target=TARGET,
-                            acting="torch", progress=False)
-    return _result("batched_torch_acting", seed, h.solved, h.solved_at or h.env_steps[-1], start)
+                            acting=acting, progress=False)
+    name = "batched" if acting == "numpy" else "batched_torch_acting"
+    return _result(name, seed, h.solved, h.solved_at or h.env_steps[-1], start)
 
 
 def train_numpy(seed: int, cap_steps: int) -> dict:
@@ -137,7 +130,8 @@ def _result(trainer: str, seed: int, solved: bool, env_steps: int, start: float)
 
 
 RUNNERS = {"per_episode": train_per_episode, "batched": train_batched,
-           "batched_torch_acting": train_batched_torch_acting, "numpy": train_numpy}
+           "batched_torch_acting": functools.partial(train_batched, acting="torch"),
+           "numpy": train_numpy}
 
 
 # --- driver ----------------------------------------------------------------------------------

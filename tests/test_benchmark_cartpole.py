@@ -38,7 +38,7 @@ def test_table_reports_ratio_and_unsolved():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("trainer", ["per_episode", "batched"])
+@pytest.mark.parametrize("trainer", ["per_episode", "batched", "batched_torch_acting"])
 def test_json_lines_of_capped_runs(trainer):
     out = subprocess.run([sys.executable, str(PATH), "--trainers", trainer, "--seeds", "1",
                           "--cap-steps", "1500", "--json"], capture_output=True, text=True,
