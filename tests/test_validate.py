@@ -1,0 +1,72 @@
+"""rlcourse.validate: each refusal names the argument and what was expected."""
+
+import numpy as np
+import pytest
+import torch
+
+from rlcourse import validate
+
+
+def test_number_accepts_numpy_scalars_and_returns_float():
+    assert validate.number("gamma", np.float32(0.5), low=0, high=1) == 0.5
+    assert isinstance(validate.number("lr", 1, low=0, low_open=True), float)
+
+
+@pytest.mark.parametrize("value, kind, words", [
+    (1.5, ValueError, "gamma must be in [0, 1], got 1.5"),
+    (float("nan"), ValueError, "gamma must be finite"),
+    (True, TypeError, "gamma must be a real number, got bool"),
+    ("0.9", TypeError, "gamma must be a real number, got str"),
+])
+def test_number_refusals(value, kind, words):
+    with pytest.raises(kind, match=None) as err:
+        validate.number("gamma", value, low=0, high=1)
+    assert words in str(err.value)
+
+
+def test_open_bounds():
+    with pytest.raises(ValueError, match=r"lr must be in \(0, inf\], got 0"):
+        validate.number("lr", 0.0, low=0, low_open=True)
+
+
+def test_integer():
+    assert validate.integer("n", np.int64(3), low=1) == 3
+    for bad, kind in ((2.0, TypeError), (True, TypeError), (0, ValueError), ("3", TypeError)):
+        with pytest.raises(kind, match="n must be an integer"):
+            validate.integer("n", bad, low=1)
+
+
+def test_array_dtype_rules():
+    assert validate.array("r", [1, 2], dtype="float").dtype == np.float64
+    with pytest.raises(TypeError, match="actions must hold integers"):
+        validate.array("actions", np.array([True, False]), dtype="int")
+    with pytest.raises(TypeError, match="rewards must hold real numbers, got booleans"):
+        validate.array("rewards", [True], dtype="float")
+    with pytest.raises(ValueError, match="dones must hold 0/1"):
+        validate.array("dones", [0, 2], dtype="bool")
+    assert validate.array("dones", [0, 1], dtype="bool").dtype == bool
+    with pytest.raises(TypeError, match="x must hold numbers"):
+        validate.array("x", ["a"])
+
+
+def test_array_shape_and_values():
+    with pytest.raises(ValueError, match=r"obs must have shape \(any, 4\), got \(3, 5\)"):
+        validate.array("obs", np.zeros((3, 5)), shape=(None, 4))
+    with pytest.raises(ValueError, match="must have 1 dimension"):
+        validate.array("rewards", np.zeros((2, 2)), ndim=1)
+    with pytest.raises(ValueError, match="rewards must be finite, got 2 NaN/inf"):
+        validate.array("rewards", [np.nan, np.inf, 0.0], finite=True)
+    with pytest.raises(ValueError, match="probs must be >= 0"):
+        validate.array("probs", [-0.1, 1.1], low=0)
+
+
+def test_same_shape_catches_silent_broadcasting():
+    validate.same_shape(a=torch.zeros(5), b=np.zeros(5))
+    with pytest.raises(ValueError, match=r"log_probs and returns must have the same shape"):
+        validate.same_shape(log_probs=torch.zeros(5), returns=torch.zeros(5, 1))
+
+
+def test_choice():
+    assert validate.choice("kind", "a", ("a", "b")) == "a"
+    with pytest.raises(ValueError, match="kind must be one of 'a', 'b'; got 'c'"):
+        validate.choice("kind", "c", ("a", "b"))
