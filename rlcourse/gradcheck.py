@@ -13,6 +13,8 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike
 
+from rlcourse import validate
+
 
 def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
                        h: float = 1e-6) -> np.ndarray:
@@ -38,14 +40,15 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
     if x.dtype != np.float64:
         raise TypeError(f"x must have dtype float64 (finite differences in float32 lose about "
                         f"half their digits), got {x.dtype}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"x must be finite, got {int((~np.isfinite(x)).sum())} NaN/inf value(s)")
     if not callable(f):
         raise TypeError(f"f must be a function of x returning a scalar, got {type(f).__name__}")
-    try:
-        h = float(h)
-    except (TypeError, ValueError):
-        raise ValueError(f"h must be a positive number, got {h!r}") from None
-    if not (np.isfinite(h) and h > 0):
-        raise ValueError(f"h must be a positive number, got {h!r}")
+    if isinstance(h, bool) or not isinstance(h, (int, float, np.integer, np.floating)):
+        raise ValueError(f"h must be a positive number, got {type(h).__name__} {h!r}")
+    h = float(h)
+    if not (np.isfinite(h) and 0 < h < 1):
+        raise ValueError(f"h must be a positive number below 1 (about 1e-6 in float64), got {h!r}")
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"])
     for _ in it:
@@ -56,6 +59,9 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
         x[i] = old - h
         f_minus = _scalar(f(x))
         x[i] = old
+        if not (np.isfinite(f_plus) and np.isfinite(f_minus)):
+            raise ValueError(f"f must be finite near x, got f(x ± h e_i) = {f_plus}, {f_minus} "
+                             f"at index {i}")
         grad[i] = (f_plus - f_minus) / (2 * h)
     return grad
 
@@ -82,9 +88,12 @@ def _as_float64(value: ArrayLike, name: str) -> np.ndarray:
     if hasattr(value, "detach"):  # a torch tensor
         value = value.detach().cpu().numpy()
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        arr = np.asarray(value)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from None
+    if arr.dtype.kind not in "iuf":  # booleans, strings, objects: not a gradient
+        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite (found NaN or inf)")
     return arr

@@ -52,7 +52,7 @@ def test_numerical_gradient_rejects_bad_x(x, match):
         gradcheck.numerical_gradient(lambda v: 0.0, x)
 
 
-@pytest.mark.parametrize("h", [0.0, -1e-6, float("nan"), "small"])
+@pytest.mark.parametrize("h", [0.0, -1e-6, float("nan"), "small", True, 2.0, None])
 def test_numerical_gradient_rejects_bad_h(h):
     with pytest.raises(ValueError, match="h must be a positive number"):
         gradcheck.numerical_gradient(lambda v: 0.0, np.zeros(2), h=h)
@@ -72,3 +72,17 @@ def test_rel_error_rejects_bad_input():
         gradcheck.rel_error([1.0], [np.nan])
     with pytest.raises(TypeError, match="a must be an array of numbers"):
         gradcheck.rel_error(["x"], [1.0])
+
+
+def test_numerical_gradient_refuses_non_finite_x_and_f():
+    with pytest.raises(ValueError, match="x must be finite"):
+        gradcheck.numerical_gradient(lambda v: 0.0, np.array([1.0, np.nan]))
+    with pytest.raises(ValueError, match="f must be finite near x"):
+        gradcheck.numerical_gradient(lambda v: np.inf if v[0] > 0 else 0.0, np.array([0.0]))
+
+
+def test_rel_error_refuses_booleans_and_objects():
+    with pytest.raises(TypeError, match="a must be an array of numbers, got dtype bool"):
+        gradcheck.rel_error([True, False], [1.0, 0.0])
+    with pytest.raises(TypeError, match="b must be an array of numbers"):
+        gradcheck.rel_error([1.0], [None])

@@ -219,6 +219,116 @@ def test_exact_functions_name_bad_arguments():
         exact.grad_log_policy([0.0, 0.0], 2)
 
 
+@pytest.mark.parametrize("action", [True, False, np.True_, 1.0, np.float64(0.0), "1"])
+def test_grad_log_policy_refuses_booleans_and_non_integers(action):
+    # rng.random() < p is a bool; as an index NumPy would read it as a mask, shape (1, 2)
+    with pytest.raises(TypeError, match="action must be an integer"):
+        exact.grad_log_policy([0.0, 0.0], action)
+    np.testing.assert_allclose(exact.grad_log_policy([0.0, 0.0], np.int64(1)), [-0.5, 0.5])
+
+
+@pytest.mark.parametrize("tol", [0.0, 1e-16, -1.0, np.nan, 0.5])
+def test_optimum_and_fixed_point_refuse_a_tolerance_they_cannot_reach(tol):
+    # tol = 0 would never end: the bracket stops shrinking at a few float64 spacings
+    with pytest.raises(ValueError, match="tol must"):
+        exact.optimum(tol=tol)
+    with pytest.raises(ValueError, match="tol must"):
+        exact.fixed_point(0.9, tol=tol)
+
+
+def test_the_smallest_allowed_tolerance_terminates():
+    p, _ = exact.optimum(tol=1e-14)
+    assert abs(p - (2 - np.sqrt(2))) < 1e-7
+    assert abs(exact.fixed_point(1.0, tol=1e-14) - (2 - np.sqrt(2))) < 1e-12
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: exact.J([0.0, np.inf]), ValueError, "theta must be finite"),
+    (lambda: exact.J([True, False]), TypeError, "theta must hold real numbers"),
+    (lambda: exact.J(["a", "b"]), TypeError, "theta must hold numbers"),
+    (lambda: exact.J([0.0, 0.0], gamma=np.nan), ValueError, "gamma must be finite"),
+    (lambda: exact.J([0.0, 0.0], gamma="0.9"), TypeError, "gamma must be a real number"),
+    (lambda: exact.grad_J([0.0, 0.0], gamma=1.1), ValueError, "gamma must be in"),
+    (lambda: exact.values_of_p(np.nan), ValueError, "p_right must be finite"),
+    (lambda: exact.theta_for(0.0), ValueError, "p_right must be in"),
+    (lambda: exact.q_values(1.0), ValueError, "p_right must be in"),
+    (lambda: exact.state_visits(0.5, gamma=0.0), ValueError, "gamma must be in"),
+    (lambda: exact.J_closed_form([0.5, 1.0]), ValueError, "p_right must be strictly between"),
+    (lambda: exact.J_closed_form([0.5, np.nan]), ValueError, "p_right must be finite"),
+    (lambda: exact.expected_update([0.0, 0.0], discount_weighting=None), TypeError,
+     "discount_weighting must be True or False"),
+])
+def test_exact_functions_refuse_bad_input_by_name(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+@pytest.mark.parametrize("states, actions, error, words", [
+    ([0, 3], [0, 1], ValueError, "states must hold 0, 1 or 2"),
+    ([0.0, 1.0], [0, 1], TypeError, "states must hold integers"),
+    ([0, 1], [0, 2], ValueError, "actions must hold 0"),
+    ([0, 1], [0.5, 1.0], TypeError, "actions must hold integers 0/1 or booleans"),
+    ([0, 1], [0, 1, 1], ValueError, "states and actions must have the same shape"),
+    ([[0, 1]], [[0, 1]], ValueError, "states must have 1 dimension"),
+])
+def test_step_batch_refuses_bad_input_by_name(states, actions, error, words):
+    with pytest.raises(error, match=words):
+        sc.step_batch(np.array(states), np.array(actions))
+
+
+def test_step_batch_reads_booleans_as_moved_right():
+    s, r, term = sc.step_batch(np.array([0, 1, 2]), np.array([True, True, True]))
+    np.testing.assert_array_equal(s, [1, 0, 3])
+    np.testing.assert_array_equal(term, [False, False, True])
+
+
+@pytest.mark.parametrize("p", [0.2, 2 - np.sqrt(2), 0.8])
+@pytest.mark.parametrize("gamma", [1.0, 0.9])
+def test_q_values_and_visits_satisfy_their_definitions(p, gamma):
+    q, v = exact.q_values(p, gamma), exact.values_of_p(p, gamma)
+    np.testing.assert_allclose((1 - p) * q[:, 0] + p * q[:, 1], v, rtol=1e-12)  # v = Σ_a π q
+    np.testing.assert_allclose(q[2, 1], -1.0)  # right from state 2 reaches the goal
+    eta = exact.state_visits(p, gamma)
+    # η = e_s0 + γ P_πᵀ η: visits now, plus the visits of the successors one step later
+    P = np.zeros((3, 3))
+    for s_ in range(3):
+        for a_, prob in ((0, 1 - p), (1, p)):
+            if sc.NEXT_STATE[s_, a_] < 3:
+                P[s_, sc.NEXT_STATE[s_, a_]] += prob
+    np.testing.assert_allclose(eta, np.eye(3)[0] + gamma * P.T @ eta, rtol=1e-12)
+    if gamma == 1.0:  # the expected episode length is -J (every step costs 1)
+        np.testing.assert_allclose(eta.sum(), -v[0], rtol=1e-12)
+        assert eta @ v / eta.sum() > v[0]  # later states are nearer the goal: above v(s0)
+
+
+@pytest.mark.parametrize("theta", THETAS)
+@pytest.mark.parametrize("gamma", [1.0, 0.9, 0.5])
+def test_policy_gradient_theorem_gives_the_exact_gradient(theta, gamma):
+    # Σ_s η_γ(s) Σ_a q(s,a) ∇π(a|s) (S&B 13.5 with γ^t-discounted visits) equals ∇J from the
+    # differentiated Bellman equations
+    np.testing.assert_allclose(exact.expected_update(theta, gamma), exact.grad_J(theta, gamma),
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_dropping_gamma_t_changes_the_expected_update_and_moves_its_fixed_point():
+    theta = exact.theta_for(0.3)
+    np.testing.assert_allclose(exact.expected_update(theta, 1.0, discount_weighting=False),
+                               exact.grad_J(theta, 1.0), rtol=1e-9)  # γ = 1: nothing to drop
+    biased = exact.expected_update(theta, 0.9, discount_weighting=False)
+    assert biased[1] > 2 * exact.grad_J(theta, 0.9)[1] > 0  # same sign, much larger
+    for gamma in (0.9, 0.5):
+        p_opt, v_opt = exact.optimum(gamma)
+        assert exact.fixed_point(gamma) == pytest.approx(p_opt, abs=1e-7)
+        p_moved = exact.fixed_point(gamma, discount_weighting=False)
+        assert p_moved > p_opt + 1e-3  # it moves (towards "right")
+        assert exact.J(exact.theta_for(p_moved), gamma) < v_opt  # and is worse for J_γ
+        # at the moved point the exact gradient is not zero, the update without γ^t is
+        assert abs(exact.grad_J(exact.theta_for(p_moved), gamma)[1]) > 1e-4
+        assert abs(exact.expected_update(exact.theta_for(p_moved), gamma, False)[1]) < 1e-9
+    assert exact.fixed_point(1.0, discount_weighting=False) == pytest.approx(2 - np.sqrt(2),
+                                                                             abs=1e-9)
+
+
 # ---------------------------------------------------------------- exact vs Monte Carlo (the env)
 
 def _sample_episodes(theta: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

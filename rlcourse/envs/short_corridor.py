@@ -23,6 +23,8 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from rlcourse import validate
+
 LEFT, RIGHT = 0, 1
 START, SWITCHED, GOAL = 0, 1, 3
 N_STATES = 3  # non-terminal states 0, 1, 2; the goal (3) ends the episode
@@ -41,14 +43,33 @@ def step_batch(states: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.
     """One step of many independent corridors at once.
 
     Args:
-        states: int array of shape (B,), each in {0, 1, 2}.
-        actions: int or bool array of shape (B,), each ``LEFT`` (0) or ``RIGHT`` (1).
+        states: int array of shape (B,), each in {0, 1, 2} (not the goal: an episode that has
+            ended must be restarted).
+        actions: array of shape (B,): integers ``LEFT`` (0) or ``RIGHT`` (1), or booleans
+            "moved right" (what ``rng.random(B) < p`` gives), read as 1 for True.
 
     Returns:
         ``(next_states, rewards, terminated)``, each of shape (B,): int64, float64 (all -1)
         and bool (next state is the goal).
     """
-    next_states = NEXT_STATE[states, np.asarray(actions, dtype=np.int64)]
+    s = validate.array("states", states, ndim=1, dtype="int")
+    if s.size and not ((s >= 0) & (s < N_STATES)).all():
+        raise ValueError(f"states must hold 0, 1 or 2 (3, the goal, ends the episode), got values "
+                         f"{np.unique(s)[:5].tolist()}")
+    a = validate.array("actions", actions, ndim=1)
+    if a.dtype.kind == "f":
+        raise TypeError(f"actions must hold integers 0/1 or booleans, got dtype {a.dtype}")
+    if a.dtype.kind != "b" and a.size and not np.isin(a, (LEFT, RIGHT)).all():
+        raise ValueError(f"actions must hold 0 (left) or 1 (right), got values "
+                         f"{np.unique(a)[:5].tolist()}")
+    validate.same_shape(states=s, actions=a)
+    return _step_batch(s, a)
+
+
+def _step_batch(states: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                   np.ndarray]:
+    """:func:`step_batch` without the argument checks, for the vectorised learners' inner loop."""
+    next_states = NEXT_STATE[states, actions.astype(np.int64)]
     return next_states, np.full(next_states.shape, REWARD_PER_STEP), next_states == GOAL
 
 
