@@ -277,7 +277,7 @@ def test_step_batch_refuses_bad_input_by_name(states, actions, error, words):
 
 
 def test_step_batch_reads_booleans_as_moved_right():
-    s, r, term = sc.step_batch(np.array([0, 1, 2]), np.array([True, True, True]))
+    s, _, term = sc.step_batch(np.array([0, 1, 2]), np.array([True, True, True]))
     np.testing.assert_array_equal(s, [1, 0, 3])
     np.testing.assert_array_equal(term, [False, False, True])
 
