@@ -62,6 +62,21 @@ def test_gamma_at_the_wrong_end_is_named():
     fails_with(ue.check_discounted_returns, wrong_end, "γ is applied at the wrong end")
 
 
+def test_gamma_at_the_absolute_index_is_named():
+    def absolute(rewards, gamma):  # γ^k instead of γ^(k−t)
+        T = len(rewards)
+        return np.array([sum(gamma**k * rewards[k] for k in range(t, T)) for t in range(T)])
+    msg = fails_with(ue.check_discounted_returns, absolute,
+                     "γ is applied at the absolute index: you weighted rewards[k] by γ^k")
+    assert "instead of γ^(k−t)" in msg and "rewards = [1., 0., 2.]" in msg
+
+
+def test_returns_that_skip_the_reward_right_after_the_action_are_named():
+    fails_with(ue.check_discounted_returns,
+               lambda r, g: np.append(returns_loop(r, g)[1:], 0.0) if len(r) else np.zeros(0),
+               "off by one: G_t must include rewards[t]")
+
+
 def test_whole_episode_return_and_off_by_ones_are_named():
     fails_with(ue.check_discounted_returns,
                lambda r, g: np.full(len(r), returns_loop(r, g)[0] if len(r) else 0.0),
@@ -144,6 +159,32 @@ def test_only_the_chosen_action_and_flipped_sign_are_named():
     fails_with(ue.check_grad_log_softmax, lambda th, X, a: X[a] - X.mean(axis=0),
                "weighted uniformly")
     fails_with(ue.check_grad_log_softmax, lambda th, X, a: X[a], "x(s,a) alone")
+    fails_with(ue.check_grad_log_softmax, lambda th, X, a: X[a] - (X @ th) @ X,
+               "weighted by the preferences")
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: ue.reference_grad_log_softmax(np.zeros(2), np.eye(2), True), TypeError,
+     "action must be an integer"),
+    (lambda: ue.reference_grad_log_softmax(np.zeros(2), np.eye(2), 2), ValueError,
+     "action must be an integer in"),
+    (lambda: ue.reference_grad_log_softmax(np.zeros(3), np.eye(2), 0), ValueError,
+     "features must have shape"),
+    (lambda: ue.reference_grad_log_softmax(np.array([np.nan, 0.0]), np.eye(2), 0), ValueError,
+     "theta must be finite"),
+    (lambda: ue.reference_grad_log_softmax(np.zeros(2), np.ones(2), 0), ValueError,
+     "features must have 2 dimension"),
+])
+def test_reference_grad_log_softmax_refuses_bad_input_by_name(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+@pytest.mark.parametrize("check", [ue.check_discounted_returns, ue.check_grad_log_softmax,
+                                   ue.check_reinforce_update])
+def test_checks_say_when_they_are_not_given_a_function(check):
+    with pytest.raises(ExerciseFailed, match="expected a function, got int"):
+        check(3)
 
 
 def test_softmax_without_the_max_shift_is_caught_on_huge_preferences():
@@ -198,8 +239,11 @@ def test_missing_gamma_t_and_whole_return_are_named():
         G = returns.discounted_returns(rewards, gamma)
         pi = _softmax(np.asarray(theta, dtype=float))
         return theta + alpha * sum(G[t] * (np.eye(2)[actions[t]] - pi) for t in range(len(G)))
-    msg = fails_with(ue.check_reinforce_update, no_gamma_t, "the γ^t factor is missing")
+    msg = fails_with(ue.check_reinforce_update, no_gamma_t,
+                     "this is the update without the γ^t factor, the convention the course "
+                     "follows from notebook 02 on")
     assert "gamma = 0.9" in msg  # first failing input: the first case with γ < 1
+    assert "mistake" not in msg and "wrong" not in msg  # the other convention, not an error
 
     def whole_return(theta, actions, rewards, alpha, gamma):
         pi = _softmax(np.asarray(theta, dtype=float))
@@ -214,7 +258,9 @@ def test_delta_instead_of_theta_and_mean_over_steps_are_named():
                lambda th, a, r, al, g: update_loop(th, a, r, al, g) - th, "you returned Δθ")
     fails_with(ue.check_reinforce_update,
                lambda th, a, r, al, g: th + (update_loop(th, a, r, al, g) - th) / len(r),
-               "averaged, not summed")
+               "this is the mean over the episode's steps; the course's convention is the sum "
+               "over each episode's steps (averaged over episodes; here one episode): the "
+               "direction is the same, your step is smaller by the episode length (here ×1/3)")
 
 
 def test_reference_update_is_one_gradient_ascent_step_on_the_surrogate():
@@ -224,3 +270,45 @@ def test_reference_update_is_one_gradient_ascent_step_on_the_surrogate():
             update_torch(theta, np.array(actions), np.array(rewards), alpha, gamma).numpy(),
             update_loop(theta, actions, rewards, alpha, gamma), rtol=1e-12)
     assert exact.prob_right(ue.UPDATE_CASES[2][0]) == pytest.approx(0.3)
+
+
+def _pi(theta):
+    return _softmax(np.asarray(theta, dtype=float))
+
+
+def _update_with(weights_of, grads_of=None):
+    """A learner's update θ + α Σ_t weights_of(G, γ, rewards)[t] · grads_of(π, a_t)."""
+    from rlcourse import returns
+
+    def update(theta, actions, rewards, alpha, gamma):
+        G = returns.discounted_returns(rewards, gamma)
+        pi = _pi(theta)
+        w = weights_of(G, gamma, np.asarray(rewards, dtype=float))
+        grad = grads_of or (lambda pi, a: np.eye(2)[a] - pi)
+        return np.asarray(theta) + alpha * sum(w[t] * grad(pi, a) for t, a in enumerate(actions))
+    return update
+
+
+def _disc(G, g):
+    return g ** np.arange(len(G))
+
+
+@pytest.mark.parametrize("learner, words", [
+    (lambda th, a, r, al, g: update_loop(th, a, r, 1.0, g), "α is missing"),
+    (_update_with(lambda G, g, r: _disc(G, g) * np.cumsum(_disc(G, g) * r)),
+     "returns are summed from the start of the episode"),
+    (_update_with(lambda G, g, r: _disc(G, g) ** 2 * G), "γ^t is applied twice"),
+    (_update_with(lambda G, g, r: _disc(G, g) * np.array(  # γ^k at the absolute index, plus γ^t
+        [np.sum(g ** np.arange(t, len(r)) * r[t:]) for t in range(len(r))])),
+     "γ^t is applied twice"),
+    (_update_with(lambda G, g, r: _disc(G, g) * np.array(
+        [np.sum(g ** (len(r) - 1 - np.arange(t, len(r))) * r[t:]) for t in range(len(r))])),
+     "γ is applied at the wrong end of G_t"),
+    (_update_with(lambda G, g, r: _disc(G, g) * G, lambda pi, a: pi[a] * (np.eye(2)[a] - pi)),
+     "π where log π belongs"),
+    (_update_with(lambda G, g, r: _disc(G, g) * G, lambda pi, a: np.eye(2)[a] * (1 - pi[a])),
+     "only the taken action's preference moved"),
+])
+def test_every_named_update_mistake_is_recognised(learner, words):
+    fails_with(ue.check_reinforce_update, learner, words)
+

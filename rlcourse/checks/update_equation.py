@@ -2,6 +2,9 @@
 
 Each check calls the student's function on several inputs, compares it with a reference and,
 when it differs, names the typical mistake whose output it matches (see COURSE_DESIGN §4).
+They follow docs/conventions.md: where an answer uses the course's *other* convention (the update
+without γ^t that the course uses from notebook 02 on, the mean over steps instead of the sum,
+G_0 at every step), the message names that convention and what differs, not "a mistake".
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rlcourse import corridor_reinforce, numpy_policy, returns
+from rlcourse import corridor_reinforce, numpy_policy, returns, validate
 from rlcourse.checks.feedback import Exercise, Feedback, close, diagnose, fmt
 from rlcourse.envs import short_corridor_exact
 
@@ -36,7 +39,14 @@ def _returns_mistakes(r: np.ndarray, gamma: float) -> dict[str, Callable[[], np.
         "returns are summed from the start of the episode, not from t: G_t adds only the "
         "rewards that come after the action at step t (rewards[t], rewards[t+1], ...)":
             lambda: np.cumsum(gamma ** k * r),
-        "every step got the whole episode's return G_0: G_t is the return from step t on":
+        "γ is applied at the absolute index: you weighted rewards[k] by γ^k, counted from the "
+        "start of the episode, instead of γ^(k−t), counted from step t. G_t = rewards[t] + "
+        "γ rewards[t+1] + γ² rewards[t+2] + ... does not depend on when step t happens; your "
+        "values are γ^t G_t (the weight of step t in section 3's exact gradient, not the return)":
+            lambda: np.array([np.sum(gamma ** k[t:] * r[t:]) for t in range(T)]),
+        "every step got the whole episode's return G_0 (weighting every step by G_0 is "
+        "'REINFORCE as first written', unbiased but noisier; section 2 measures it). This "
+        "function returns G_t, the return from step t on":
             lambda: np.full(T, G[0]),
         "γ is applied at the wrong end: the reward right after step t (rewards[t]) gets γ^0, "
         "the next one γ^1, and so on; you discounted the early rewards, not the late ones":
@@ -57,6 +67,8 @@ def _returns_mistakes(r: np.ndarray, gamma: float) -> dict[str, Callable[[], np.
 def check_discounted_returns(discounted_returns: Callable) -> Feedback:
     """``discounted_returns(rewards, gamma) -> G`` with G[t] = Σ_{k≥t} γ^(k−t) rewards[k]."""
     ex = Exercise("discounted_returns")
+    if not callable(discounted_returns):
+        ex.fail(f"expected a function, got {type(discounted_returns).__name__}")
     for rewards, gamma in RETURNS_CASES:
         r = np.array(rewards, dtype=np.float64)
         case = f"rewards = {fmt(r)}, gamma = {gamma}"
@@ -73,7 +85,18 @@ def check_discounted_returns(discounted_returns: Callable) -> Feedback:
 # ---------------------------------------------------------------- 2. ∇ log π of a softmax
 
 def reference_grad_log_softmax(theta: np.ndarray, features: np.ndarray, action: int) -> np.ndarray:
-    """x(s, a) − Σ_b π(b|s) x(s, b) with π = softmax(features @ theta) (book, eq. 13.9)."""
+    """x(s, a) − Σ_b π(b|s) x(s, b) with π = softmax(features @ theta) (book, eq. 13.9).
+
+    ``theta``: shape (d,); ``features``: shape (n_actions, d), row b is x(s, b); ``action``: an
+    integer in [0, n_actions). Returns shape (d,). With one-hot features (x(s, a) = e_a, so the
+    preferences are θ itself) this is e_a − π, the gradient with respect to the preferences.
+    """
+    theta = validate.array("theta", theta, ndim=1, dtype="float", finite=True)
+    features = validate.array("features", features, ndim=2, dtype="float", finite=True)
+    if features.shape[1] != theta.shape[0]:
+        raise ValueError(f"features must have shape (n_actions, {theta.shape[0]}) to match theta, "
+                         f"got {features.shape}")
+    action = validate.integer("action", action, low=0, high=features.shape[0] - 1)
     pi = numpy_policy.softmax(features @ theta)
     return features[action] - pi @ features
 
@@ -114,6 +137,8 @@ def check_grad_log_softmax(grad_log_softmax: Callable) -> Feedback:
     ``features`` has shape (n_actions, d): row b is x(s, b); π = softmax(features @ theta).
     """
     ex = Exercise("grad_log_softmax")
+    if not callable(grad_log_softmax):
+        ex.fail(f"expected a function, got {type(grad_log_softmax).__name__}")
     for theta, X, a in GRAD_LOG_CASES:
         case = f"theta = {fmt(theta)}, features = {fmt(X)}, action = {a}"
         got = ex.as_array(ex.call(grad_log_softmax, theta, X, a, case=case),
@@ -154,19 +179,27 @@ def _update_mistakes(theta, actions, rewards, alpha, gamma) -> dict[str, Callabl
             lambda: theta - delta,
         "you returned Δθ; return the new parameters θ + Δθ": lambda: delta,
         "α is missing: Δθ = α Σ_t γ^t G_t ∇log π(a_t|s_t)": lambda: theta + delta / alpha,
-        "every step is weighted by the whole episode's return G_0; step t gets G_t, the return "
-        "from t on": lambda: theta + step(disc * G[0]),
+        "every step is weighted by the whole episode's return G_0: that is 'REINFORCE as first "
+        "written', unbiased but with a higher variance (sections 2 and 8 measure it); this "
+        "exercise asks for the weight G_t, the return from step t on, which drops the rewards "
+        "that came before the action": lambda: theta + step(disc * G[0]),
         "returns are summed from the start of the episode, not from t":
             lambda: theta + step(disc * np.cumsum(disc * r)),
-        "the γ^t factor is missing: Sutton & Barto's episodic update weights step t by γ^t G_t "
-        "(this exercise follows the book; with γ = 1 the two agree)":
+        "this is the update without the γ^t factor, the convention the course follows from "
+        "notebook 02 on (see 'Conventions used in the whole course'). This exercise asks for "
+        "01's exact gradient, which keeps it: step t is weighted by γ^t G_t, so your numbers "
+        "differ by γ^t at step t (with γ = 1 the two agree)":
             lambda: theta + step(G),
-        "γ^t is applied twice (G_t is already discounted from t; the extra factor is γ^t, once)":
+        "γ^t is applied twice: G_t is discounted from step t (γ^(k−t)) and the factor γ^t comes "
+        "once more, not twice (returns computed with γ^k at the absolute index already hold "
+        "γ^t G_t)":
             lambda: theta + step(disc**2 * G),
         "γ is applied at the wrong end of G_t: rewards[t] gets γ^0, rewards[t+1] γ^1, ...":
             lambda: theta + step(disc * np.array(
                 [np.sum(gamma ** (T - 1 - np.arange(t, T)) * r[t:]) for t in range(T)])),
-        "the steps are averaged, not summed: the episode's update is the sum over t":
+        "this is the mean over the episode's steps; the course's convention is the sum over "
+        "each episode's steps (averaged over episodes; here one episode): the direction is the "
+        f"same, your step is smaller by the episode length (here ×1/{T})":
             lambda: theta + delta / T,
         "π where log π belongs: use ∇log π(a_t|s_t) = ∇π(a_t|s_t) / π(a_t|s_t)":
             lambda: theta + step(disc * G, pi[a][:, None] * psi),
@@ -183,6 +216,8 @@ def check_reinforce_update(reinforce_update: Callable) -> Feedback:
     in every state), all gradients taken at the θ that played the episode.
     """
     ex = Exercise("reinforce_update")
+    if not callable(reinforce_update):
+        ex.fail(f"expected a function, got {type(reinforce_update).__name__}")
     for theta, actions, rewards, alpha, gamma in UPDATE_CASES:
         a, r = np.array(actions), np.array(rewards, dtype=np.float64)
         case = (f"theta = {fmt(theta)}, actions = {fmt(a)}, rewards = {fmt(r)}, "
