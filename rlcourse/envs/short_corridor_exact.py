@@ -144,10 +144,8 @@ def expected_update(theta: ArrayLike, gamma: float = 1.0,
     By the policy gradient theorem (Sutton & Barto, eqs. 13.5-13.8), since E[G_t | S_t, A_t] =
     q_π(S_t, A_t):
 
-    .. math:: \mathbb{E}\Big[\sum_t w_t G_t
-abla\log\pi(A_t|S_t)\Big]
-              = \sum_s \eta(s) \sum_a q_\pi(s, a)\,
-abla_	heta \pi_	heta(a|s),
+    .. math:: \mathbb{E}\Big[\sum_t w_t G_t\,\nabla\log\pi(A_t|S_t)\Big]
+              = \sum_s \eta(s) \sum_a q_\pi(s, a)\,\nabla_\theta \pi_\theta(a|s),
 
     with η the visits discounted by γ^t when ``discount_weighting`` (then this is ∇J, the same
     as :func:`grad_J`) and the undiscounted visits otherwise: the mean update of the REINFORCE
