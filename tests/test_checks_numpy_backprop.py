@@ -80,16 +80,16 @@ def no_tanh(dz, c):
 
 
 def bias_not_summed(dz, c):
-    g = numpy_policy.backward(dz, c)
+    g = backward_ok(dz, c)
     return dict(g, b1=(dz @ c.W2.T) * (1 - c.h**2))
 
 
 def averaged(dz, c):
-    return {k: v / len(dz) for k, v in numpy_policy.backward(dz, c).items()}
+    return {k: v / len(dz) for k, v in backward_ok(dz, c).items()}
 
 
 def wrong_W2(dz, c):
-    return dict(numpy_policy.backward(dz, c), W2=c.h.T @ dz * 2)
+    return dict(backward_ok(dz, c), W2=c.h.T @ dz * 2)
 
 
 @pytest.mark.parametrize("fn, message", [
@@ -125,7 +125,6 @@ def pg_torch(params, obs, actions, G):
 def test_policy_gradient_accepts_alternatives():
     assert check.check_policy_gradient(pg_ok)
     assert check.check_policy_gradient(pg_torch)
-    assert check.check_policy_gradient(lambda p, o, a, G: numpy_policy.policy_gradient(p, o, a, G)[1])
 
 
 def pg_with(dlogits_fn):
@@ -320,3 +319,46 @@ def test_output_gradient_unfinished():
         raise NotImplementedError()
     with pytest.raises(ExerciseNotImplemented):
         check.check_output_gradient(stub)
+
+
+# --- no shortcut: the package's own implementation earns no points ------------------------------
+
+from rlcourse.numpy_policy import backward as aliased_backward  # noqa: E402  (an alias is caught)
+
+
+@pytest.mark.parametrize("run, called", [
+    (lambda: check.check_softmax(numpy_policy.softmax, log_softmax_ok), "numpy_policy.softmax"),
+    (lambda: check.check_softmax(softmax_ok, lambda z: numpy_policy.log_softmax(z)),
+     "numpy_policy.log_softmax"),
+    (lambda: check.check_backward(lambda d, c: numpy_policy.backward(d, c)),
+     "numpy_policy.backward"),
+    (lambda: check.check_backward(lambda d, c: aliased_backward(d, c)), "numpy_policy.backward"),
+    (lambda: check.check_policy_gradient(
+        lambda p, o, a, G: numpy_policy.policy_gradient(p, o, a, G)[1]),
+     "numpy_policy.policy_gradient"),
+    (lambda: check.check_policy_gradient(
+        lambda p, o, a, G: numpy_policy.backward(
+            G[:, None] * numpy_policy.log_prob_grad(numpy_policy.forward(p, o)[0], a),
+            numpy_policy.forward(p, o)[1])),
+     "numpy_policy.log_prob_grad"),
+    (lambda: check.check_reinforce_update(
+        lambda p, o, a, r, g, lr: check._update_with(p, o, a, G_of(r, g), lr)),
+     "the check's reference update"),
+    (lambda: check.check_output_gradient(
+        lambda z, a, r, g: -G_of(r, g)[:, None] * numpy_policy.log_prob_grad(z, a)),
+     "numpy_policy.log_prob_grad"),
+    (lambda: check.check_output_gradient(check._dloss_dlogits), "the check's reference answer"),
+])
+def test_calling_the_package_implementation_earns_no_points(run, called):
+    with pytest.raises(ExerciseFailed, match=f"your answer calls {called}, the package's own "
+                                             "implementation of this exercise: it earns no points"):
+        run()
+
+
+def test_building_blocks_stay_allowed():
+    # forward, softmax and backward are the tools exercise 3 names; softmax_backward is the path
+    # from the probabilities that section 5b teaches
+    assert check.check_policy_gradient(pg_ok)
+    assert check.check_output_gradient(dloss_via_probabilities)
+    import sys
+    assert sys.getprofile() is None  # the check restores the profiler it found
