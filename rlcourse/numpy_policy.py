@@ -11,7 +11,10 @@ log-probability of the chosen action with respect to the logits is
 
 .. math:: \\frac{\\partial \\log \\pi(a \\mid s)}{\\partial z_j} = \\mathbb{1}[j = a] - \\pi_j ,
 
-which :func:`log_prob_grad` computes: every logit gets a share, not only the chosen one.
+which :func:`log_prob_grad` computes: every logit gets a share, not only the chosen one. A
+backward pass that starts one layer higher, at the probabilities, first goes through the
+softmax's Jacobian (:func:`softmax_backward`). The same network with a linear output is the mean
+μ(s) of a Gaussian policy (:func:`gaussian_log_prob`, :func:`gaussian_log_prob_grad`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from rlcourse import validate
 
 Params = dict[str, np.ndarray]
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -35,7 +40,7 @@ def softmax(logits: ArrayLike) -> np.ndarray:
     Subtracting the row maximum changes nothing mathematically and keeps ``exp`` from
     overflowing (``np.exp(1000.0)`` is inf). Shape in = shape out, e.g. (B, A).
     """
-    z = _float_array(logits, "logits")
+    z = _logits(logits)
     shifted = z - z.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
     return e / e.sum(axis=-1, keepdims=True)
@@ -47,14 +52,14 @@ def log_softmax(logits: ArrayLike) -> np.ndarray:
     Computed without forming π first: ``np.log(softmax(z))`` gives -inf once a probability
     underflows to 0 (a logit gap of about 750), while this stays finite. Shape in = shape out.
     """
-    z = _float_array(logits, "logits")
+    z = _logits(logits)
     shifted = z - z.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def log_prob(logits: ArrayLike, actions: ArrayLike) -> np.ndarray:
     """log π(a_b | s_b) for each row b: logits (B, A), integer actions (B,) -> (B,)."""
-    z = _float_array(logits, "logits")
+    z = _logits(logits)
     a = _actions(actions, z)
     return np.take_along_axis(log_softmax(z), a[:, None], axis=1)[:, 0]
 
@@ -65,13 +70,14 @@ def log_prob_grad(logits: ArrayLike, actions: ArrayLike) -> np.ndarray:
     Derivation: :math:`\log\pi_a = z_a - \log\sum_k e^{z_k}`; the first term gives the one-hot,
     the log-sum-exp gives :math:`e^{z_j}/\sum_k e^{z_k} = \pi_j` at every logit j.
     """
-    z = _float_array(logits, "logits")
+    z = _logits(logits)
     a = _actions(actions, z)
     return one_hot(a, z.shape[1]) - softmax(z)
 
 
 def one_hot(actions: ArrayLike, n_actions: int) -> np.ndarray:
     """Rows of the identity: integer actions (B,) -> float64 (B, n_actions)."""
+    n_actions = validate.integer("n_actions", n_actions, low=1)
     a = np.asarray(actions)
     if a.ndim != 1 or not np.issubdtype(a.dtype, np.integer):
         raise ValueError(f"actions must be a 1-D integer array, got dtype {a.dtype} and "
@@ -86,12 +92,26 @@ def sample_actions(probs: ArrayLike, rng: np.random.Generator) -> np.ndarray:
     """One action per row of ``probs`` (B, A), drawn with those probabilities; int64 (B,).
 
     Inverse-CDF sampling for the whole batch at once: the first j with u < π_0 + ... + π_j.
+    Each row must be a probability vector: finite, non-negative, summing to 1 (within 1e-6,
+    e.g. a float32 softmax). Anything else raises: a NaN, negative or all-zero row would
+    otherwise return the same action every time, silently.
     """
     p = _float_array(probs, "probs")
-    if p.ndim != 2:
-        raise ValueError(f"probs must have shape (B, A), got shape {p.shape}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
+    if p.ndim != 2 or p.shape[1] == 0:
+        raise ValueError(f"probs must have shape (B, A) with A >= 1, got shape {p.shape}")
+    _check_rng(rng)
+    if not np.isfinite(p).all():
+        raise ValueError(f"probs must be finite, got {int((~np.isfinite(p)).sum())} NaN/inf "
+                         "value(s) (a softmax of NaN logits?)")
+    if (p < 0).any():
+        raise ValueError(f"probs must be non-negative, got a minimum of {p.min():g} "
+                         "(logits or log-probabilities passed as probabilities?)")
+    totals = p.sum(axis=1)
+    bad = np.abs(totals - 1.0) > 1e-6
+    if bad.any():
+        raise ValueError(f"each row of probs must sum to 1, got row sums such as "
+                         f"{totals[bad][0]:g} (an all-zero row, or unnormalised scores? "
+                         "use softmax(logits))")
     cdf = np.cumsum(p, axis=1)
     u = rng.random((p.shape[0], 1)) * cdf[:, -1:]  # scaled by the total against rounding
     return (u < cdf).argmax(axis=1)
@@ -104,34 +124,96 @@ def sample_from_logits(logits: np.ndarray, rng: np.random.Generator) -> np.ndarr
     argmax_j (z_j + g_j) is distributed as softmax(z); −log u_j is an Exp(1) draw e_j, so
     g_j = −log e_j. The same distribution as
     ``sample_actions(softmax(z), rng)`` without forming π: the cheaper of the two where it runs
-    once per environment step (``torch_policy.CategoricalPolicy.numpy_sampler``).
+    once per environment step (``torch_policy.CategoricalPolicy.numpy_sampler``). Logits may be
+    −inf (an action ruled out) but not NaN or +inf, and not −inf in a whole row.
     """
-    z = np.asarray(logits)
+    z = _logits(logits)
     if z.ndim != 2:
         raise ValueError(f"logits must have shape (B, A), got shape {z.shape}")
+    if not hasattr(rng, "standard_exponential"):
+        raise TypeError(f"rng must be a np.random.Generator (np.random.default_rng(seed)), got "
+                        f"{type(rng).__name__}")
     e = np.maximum(rng.standard_exponential(z.shape), _TINY)  # e = 0 would give log 0
     return (z - np.log(e)).argmax(axis=1)
+
+
+def softmax_backward(dprobs: ArrayLike, probs: ArrayLike) -> np.ndarray:
+    r"""Backward through the softmax: dL/dz from dL/dπ, both (B, A).
+
+    The softmax's Jacobian is :math:`\partial\pi_i/\partial z_j = \pi_i(\mathbb{1}[i=j] - \pi_j)`
+    (every probability depends on every logit), so
+
+    .. math:: \frac{\partial L}{\partial z_j} = \pi_j\Big(\frac{\partial L}{\partial \pi_j}
+              - \sum_i \pi_i \frac{\partial L}{\partial \pi_i}\Big).
+
+    With dL/dπ = −G/π_a at the chosen action a and 0 elsewhere (the loss −G log π_a, non-zero at
+    one output only) this is −G (one-hot(a) − π): non-zero at every logit.
+    """
+    g = _float_array(dprobs, "dprobs")
+    p = _float_array(probs, "probs")
+    if p.ndim != 2:
+        raise ValueError(f"probs must have shape (B, A), got shape {p.shape}")
+    if g.shape != p.shape:
+        raise ValueError(f"dprobs must have the shape of probs {p.shape}, got {g.shape}")
+    _require_finite(g, "dprobs")
+    _require_finite(p, "probs")
+    return p * (g - (g * p).sum(axis=-1, keepdims=True))
+
+
+# --- a Gaussian policy: the same network's outputs are the mean μ(s) ----------------------------
+
+def gaussian_log_prob(mean: ArrayLike, log_std: ArrayLike, actions: ArrayLike) -> np.ndarray:
+    r"""log π(a|s) of a diagonal Gaussian, summed over the action dimensions; (B, d) -> (B,).
+
+    .. math:: \log\pi(a \mid s) = \sum_{k=1}^{d} \Big[-\frac{(a_k - \mu_k)^2}{2\sigma_k^2}
+              - \log\sigma_k - \tfrac12 \log 2\pi\Big], \qquad \sigma_k = e^{\log\sigma_k}
+
+    Args:
+        mean: μ(s), shape (B, d) (the network's outputs).
+        log_std: log σ, shape (d,) (one per action dimension, state-independent) or (B, d).
+        actions: the actions taken, shape (B, d).
+    """
+    mu, ls, a = _gaussian_args(mean, log_std, actions)
+    z = (a - mu) * np.exp(-ls)
+    return np.sum(-0.5 * z**2 - ls - 0.5 * np.log(2 * np.pi), axis=-1)
+
+
+def gaussian_log_prob_grad(mean: ArrayLike, log_std: ArrayLike,
+                           actions: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    r"""(∂ log π/∂μ, ∂ log π/∂log σ) of a diagonal Gaussian, each of shape (B, d).
+
+    .. math:: \frac{\partial \log\pi}{\partial \mu_k} = \frac{a_k - \mu_k}{\sigma_k^2}, \qquad
+              \frac{\partial \log\pi}{\partial \log\sigma_k}
+              = \frac{(a_k - \mu_k)^2}{\sigma_k^2} - 1 .
+
+    The first is what :func:`backward` receives in place of dlogits (times −A_t for the loss);
+    sum the second over the batch rows for a state-independent log σ of shape (d,).
+    """
+    mu, ls, a = _gaussian_args(mean, log_std, actions)
+    inv_var = np.exp(-2.0 * ls)
+    diff = a - mu
+    return diff * inv_var, diff**2 * inv_var - 1.0
 
 
 # --- the two-action special case: one sigmoid output (a Bernoulli policy) -----------------------
 
 def sigmoid(z: ArrayLike) -> np.ndarray:
     r"""σ(z) = 1 / (1 + e^{−z}), evaluated without overflow for large |z|; shape in = shape out."""
-    x = _float_array(z, "z")
+    x = _finite(z, "z")
     e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def bernoulli_log_prob(z: ArrayLike, actions: ArrayLike) -> np.ndarray:
     r"""log π(a) for π(1) = σ(z): :math:`a z - \log(1 + e^{z})`; z and a (0 or 1) of one shape."""
-    x = _float_array(z, "z")
+    x = _finite(z, "z")
     a = _binary_actions(actions, x)
     return a * x - np.logaddexp(0.0, x)
 
 
 def bernoulli_log_prob_grad(z: ArrayLike, actions: ArrayLike) -> np.ndarray:
     r"""∂ log π(a) / ∂z = a − σ(z) for the one-neuron Bernoulli policy; shape of z."""
-    x = _float_array(z, "z")
+    x = _finite(z, "z")
     return _binary_actions(actions, x) - sigmoid(x)
 
 
@@ -156,7 +238,8 @@ def init_params(obs_dim: int, n_actions: int, hidden: int = 64,
     for name, value in (("obs_dim", obs_dim), ("n_actions", n_actions), ("hidden", hidden)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    rng = np.random.default_rng() if rng is None else rng
+    rng = np.random.default_rng() if rng is None else _check_rng(rng)
+    out_scale = validate.number("out_scale", out_scale, low=0.0, low_open=True)
     lim1, lim2 = 1.0 / np.sqrt(obs_dim), 1.0 / np.sqrt(hidden)
     return {
         "W1": rng.uniform(-lim1, lim1, size=(obs_dim, hidden)),
@@ -181,6 +264,7 @@ def forward(params: Mapping[str, np.ndarray], obs: ArrayLike) -> tuple[np.ndarra
     if x.ndim != 2 or x.shape[1] != W1.shape[0]:
         raise ValueError(f"obs must have shape (B, {W1.shape[0]}), got shape {x.shape} "
                          "(a single state: pass obs[None])")
+    _require_finite(x, "obs")
     h = np.tanh(x @ W1 + b1)
     logits = h @ W2 + b2
     return logits, ForwardCache(x, h, W2)
@@ -204,8 +288,15 @@ def backward(dlogits: ArrayLike, cache: ForwardCache) -> Params:
                         f"{type(cache).__name__}")
     dz = _float_array(dlogits, "dlogits")
     expected = (cache.obs.shape[0], cache.W2.shape[1])
+    if dz.ndim == 0:
+        # the learner's `backpropagate(G * log(probs[action]))`: the loss's value is one number;
+        # the chain rule needs how the loss changes with each output
+        raise ValueError(f"dlogits must have the shape of the logits {expected}: the gradient "
+                         f"of the loss with respect to every logit, got a scalar ({float(dz):g}); "
+                         "a loss's value is not its gradient")
     if dz.shape != expected:
         raise ValueError(f"dlogits must have the shape of the logits {expected}, got {dz.shape}")
+    _require_finite(dz, "dlogits")
     dh = dz @ cache.W2.T
     dpre = dh * (1.0 - cache.h**2)
     return {"W1": cache.obs.T @ dpre, "b1": dpre.sum(axis=0),
@@ -214,25 +305,28 @@ def backward(dlogits: ArrayLike, cache: ForwardCache) -> Params:
 
 def policy_gradient(params: Mapping[str, np.ndarray], obs: ArrayLike, actions: ArrayLike,
                     weights: ArrayLike) -> tuple[float, Params]:
-    r"""The weighted log-likelihood :math:`J = \sum_b w_b \log\pi(a_b \mid s_b)` and ∇_θ J.
+    r"""The weighted log-likelihood :math:`\sum_b w_b \log\pi(a_b \mid s_b)` and its gradient.
 
-    With ``weights`` the returns G_t of an episode, ∇J is REINFORCE's
-    :math:`\sum_t G_t \nabla_\theta \log\pi(a_t|s_t)`: one backward pass with
-    dJ/dz_b = w_b (one-hot(a_b) − π_b), the return-weighted cross-entropy gradient with its sign
-    flipped.
+    With ``weights`` the returns G_t of an episode, the gradient is REINFORCE's estimate
+    :math:`\hat g = \sum_t G_t \nabla_\theta \log\pi(a_t|s_t)` of ∇J (γ^t dropped, as from
+    notebook 02 on): one backward pass with d/dz_b = w_b (one-hot(a_b) − π_b), the
+    return-weighted cross-entropy gradient with its sign flipped. The *value* is minus the
+    surrogate loss L, not the expected return J: it says nothing about how good the policy is.
 
     Args:
         params: the network's weights.
-        obs: (B, D) states; actions: (B,) integers; weights: (B,) numbers (returns, advantages).
+        obs: (B, D) states; actions: (B,) integers; weights: (B,) finite numbers (returns,
+            advantages).
 
     Returns:
-        ``(J, grads)`` with grads keyed like ``params``. Ascend it: θ ← θ + α ∇J.
+        ``(weighted_logp, grads)`` with grads keyed like ``params``. Ascend it: θ ← θ + α ĝ.
     """
     logits, cache = forward(params, obs)
     a = _actions(actions, logits)
     w = _float_array(weights, "weights")
     if w.shape != a.shape:
         raise ValueError(f"weights must have shape {a.shape} (one per state), got {w.shape}")
+    _require_finite(w, "weights")
     objective = float(np.sum(w * log_prob(logits, a)))
     dlogits = w[:, None] * log_prob_grad(logits, a)  # (B, 1) * (B, A): weight each row
     return objective, backward(dlogits, cache)
@@ -262,8 +356,17 @@ class Adam:
     def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, maximize: bool = False):
         _check_lr(lr)
-        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+        if not isinstance(params, dict) or not all(isinstance(v, np.ndarray) for v in
+                                                    params.values()):
+            raise TypeError("params must be a dict of NumPy arrays (updated in place), got "
+                            f"{type(params).__name__}")
+        if (not isinstance(betas, (tuple, list)) or len(betas) != 2
+                or not all(isinstance(b, (int, float, np.floating)) for b in betas)
+                or not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0)):
             raise ValueError(f"betas must both lie in [0, 1), got {betas!r}")
+        eps = validate.number("eps", eps, low=0.0, low_open=True)
+        if not isinstance(maximize, (bool, np.bool_)):
+            raise TypeError(f"maximize must be True or False, got {maximize!r}")
         self.params = params
         self.lr, self.betas, self.eps, self.maximize = float(lr), betas, float(eps), maximize
         self.m = {k: np.zeros_like(v) for k, v in params.items()}
@@ -297,6 +400,56 @@ def _float_array(value: ArrayLike, name: str) -> np.ndarray:
     if arr.ndim == 0 and name in ("logits", "probs"):
         raise ValueError(f"{name} must have at least one axis (the actions), got a scalar")
     return arr
+
+
+def _require_finite(arr: np.ndarray, name: str) -> None:
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite, got {int((~np.isfinite(arr)).sum())} "
+                         "NaN/inf value(s)")
+
+
+def _finite(value: ArrayLike, name: str) -> np.ndarray:
+    arr = _float_array(value, name)
+    _require_finite(arr, name)
+    return arr
+
+
+def _logits(value: ArrayLike) -> np.ndarray:
+    """Logits: numbers, at least one axis; −inf allowed (an action ruled out), NaN and +inf not."""
+    z = _float_array(value, "logits")
+    if np.isnan(z).any() or np.isposinf(z).any():
+        raise ValueError("logits must not be NaN or +inf (−inf is allowed: an action ruled out), "
+                         f"got {int(np.isnan(z).sum())} NaN and {int(np.isposinf(z).sum())} "
+                         "+inf value(s)")
+    if z.shape[-1] == 0:
+        raise ValueError(f"logits must have at least one action on the last axis, got shape "
+                         f"{z.shape}")
+    if np.isneginf(z).all(axis=-1).any():
+        raise ValueError("logits must have a finite value in every row: a row of −inf rules "
+                         "out every action")
+    return z
+
+
+def _check_rng(rng: object) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a np.random.Generator (np.random.default_rng(seed)), got "
+                        f"{type(rng).__name__}")
+    return rng
+
+
+def _gaussian_args(mean, log_std, actions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mu = _finite(mean, "mean")
+    if mu.ndim != 2:
+        raise ValueError(f"mean must have shape (B, d), got shape {mu.shape}")
+    ls = _finite(log_std, "log_std")
+    if ls.shape not in ((mu.shape[1],), mu.shape):
+        raise ValueError(f"log_std must have shape ({mu.shape[1]},) or {mu.shape}, got "
+                         f"{ls.shape} (log σ, not σ: one per action dimension)")
+    a = _finite(actions, "actions")
+    if a.shape != mu.shape:
+        # a (B,) against a (B, 1) mean would broadcast to (B, B) and give a wrong log-density
+        raise ValueError(f"actions must have the shape of mean {mu.shape}, got {a.shape}")
+    return mu, ls, a
 
 
 def _actions(actions: ArrayLike, logits: np.ndarray) -> np.ndarray:
@@ -342,8 +495,10 @@ def _check_grads(params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarra
         if np.shape(grads[k]) != np.shape(params[k]):
             raise ValueError(f"grads[{k!r}] must have shape {np.shape(params[k])}, "
                              f"got {np.shape(grads[k])}")
+        _require_finite(_float_array(grads[k], f"grads[{k!r}]"), f"grads[{k!r}]")
 
 
 def _check_lr(lr: float) -> None:
-    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not lr > 0:
+    if (isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not lr > 0
+            or not np.isfinite(lr)):
         raise ValueError(f"lr must be a positive number, got {lr!r}")

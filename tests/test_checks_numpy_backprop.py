@@ -80,16 +80,16 @@ def no_tanh(dz, c):
 
 
 def bias_not_summed(dz, c):
-    g = numpy_policy.backward(dz, c)
+    g = backward_ok(dz, c)
     return dict(g, b1=(dz @ c.W2.T) * (1 - c.h**2))
 
 
 def averaged(dz, c):
-    return {k: v / len(dz) for k, v in numpy_policy.backward(dz, c).items()}
+    return {k: v / len(dz) for k, v in backward_ok(dz, c).items()}
 
 
 def wrong_W2(dz, c):
-    return dict(numpy_policy.backward(dz, c), W2=c.h.T @ dz * 2)
+    return dict(backward_ok(dz, c), W2=c.h.T @ dz * 2)
 
 
 @pytest.mark.parametrize("fn, message", [
@@ -125,7 +125,6 @@ def pg_torch(params, obs, actions, G):
 def test_policy_gradient_accepts_alternatives():
     assert check.check_policy_gradient(pg_ok)
     assert check.check_policy_gradient(pg_torch)
-    assert check.check_policy_gradient(lambda p, o, a, G: numpy_policy.policy_gradient(p, o, a, G)[1])
 
 
 def pg_with(dlogits_fn):
@@ -143,7 +142,7 @@ def pg_with(dlogits_fn):
     (lambda y, p, G: G[:, None] * y / p, "the softmax was skipped"),
     (lambda y, p, G: y - p, "the return weight is missing"),
     (lambda y, p, G: G * (y - p), "broadcasting over the batch is wrong: `G \\* "),
-    (lambda y, p, G: G[:, None] * (y - p) / len(G), "you averaged over the steps"),
+    (lambda y, p, G: G[:, None] * (y - p) / len(G), "this is the mean over all steps"),
     (lambda y, p, G: G[0] * (y - p), "every step was weighted by G_0"),
 ])
 def test_policy_gradient_names_mistakes(dlogits_fn, message):
@@ -220,3 +219,146 @@ def test_update_in_place_is_reported():
         return params
     with pytest.raises(ExerciseFailed, match="modified its input in place"):
         check.check_reinforce_update(in_place)
+
+
+def test_update_names_the_gamma_t_convention_and_the_mean_over_steps():
+    def with_gamma_t(params, obs, actions, rewards, gamma, lr):
+        G = G_of(rewards, gamma) * gamma ** np.arange(len(rewards))  # 01's exact gradient
+        return numpy_policy.ascent_step(params, pg_ok(params, obs, actions, G), lr)
+
+    with pytest.raises(ExerciseFailed, match="this includes the γ\\^t factor of 01's exact "
+                                             "gradient; from 02 on the course drops it"):
+        check.check_reinforce_update(with_gamma_t)
+    with pytest.raises(ExerciseFailed, match=r"this is the mean over all steps; the course's "
+                                             r"convention is the sum .* ×1/5"):
+        check.check_reinforce_update(update_with(lambda r, g: G_of(r, g) / len(r)))
+
+
+# --- exercise 5: the output gradient that backward receives ------------------------------------
+
+
+def dloss_ok(logits, actions, rewards, gamma):
+    G = returns.discounted_returns(rewards, gamma)
+    return -G[:, None] * (np.eye(logits.shape[1])[actions] - numpy_policy.softmax(logits))
+
+
+def dloss_via_probabilities(logits, actions, rewards, gamma):
+    """The other correct path: one output at the probabilities, then the softmax's Jacobian."""
+    G = returns.discounted_returns(rewards, gamma)
+    p = numpy_policy.softmax(logits)
+    dprobs = np.zeros_like(p)
+    dprobs[np.arange(len(actions)), actions] = -G / p[np.arange(len(actions)), actions]
+    return numpy_policy.softmax_backward(dprobs, p)
+
+
+def dloss_torch(logits, actions, rewards, gamma):
+    z = torch.tensor(logits, requires_grad=True)
+    G = torch.as_tensor(returns.discounted_returns(rewards, gamma))
+    logp = torch.distributions.Categorical(logits=z).log_prob(torch.as_tensor(actions))
+    (-(G * logp).sum()).backward()
+    return z.grad
+
+
+def test_output_gradient_accepts_alternatives():
+    assert check.check_output_gradient(dloss_ok)
+    assert check.check_output_gradient(dloss_via_probabilities)
+    assert check.check_output_gradient(dloss_torch)
+
+
+def dloss_with(fn):
+    def answer(logits, actions, rewards, gamma):
+        G = returns.discounted_returns(rewards, gamma)
+        y = np.eye(logits.shape[1])[actions]
+        p = numpy_policy.softmax(logits)
+        return fn(G=G, y=y, p=p, r=rewards, gamma=gamma, logits=logits, actions=actions)
+    return answer
+
+
+def _G_log_p(G, logits, actions):
+    return G * numpy_policy.log_softmax(logits)[np.arange(len(actions)), actions]
+
+
+@pytest.mark.parametrize("fn, message", [
+    # the learner's own line: the scalar G·log p handed over as the gradient
+    (lambda G, logits, actions, **_: float(np.sum(_G_log_p(G, logits, actions))),
+     "you passed a scalar where backward needs the gradient vector \\(your number is "
+     "±Σ_t G_t log π"),
+    (lambda G, logits, actions, **_: _G_log_p(G, logits, actions),
+     "you passed a scalar where backward needs the gradient vector \\(your numbers are "
+     "±G_t log π"),
+    (lambda G, y, p, **_: -G[:, None] * y / p,
+     "the gradient is at the chosen logit only \\(the softmax was skipped\\)"),
+    (lambda G, y, p, **_: -G[:, None] * y * (1 - p), "the gradient is at the chosen logit only: "),
+    (lambda G, y, p, **_: -G[0] * (y - p), "the returns are G₀ at every step"),
+    (lambda G, y, p, **_: G[:, None] * (y - p), "the sign is flipped"),
+    (lambda G, y, p, gamma, **_: -(gamma ** np.arange(len(G)) * G)[:, None] * (y - p),
+     "this includes the γ\\^t factor of 01's exact gradient"),
+    (lambda G, y, p, **_: -G[:, None] * (y - p) / len(G), "this is the mean over all steps"),
+    (lambda y, p, r, **_: -r[:, None] * (y - p), "weighted by the immediate rewards"),
+    (lambda y, p, r, **_: -returns.discounted_returns(r, 1.0)[:, None] * (y - p),
+     "gamma is missing"),
+    (lambda y, p, **_: -(y - p), "the return weight is missing"),
+    (lambda G, y, p, actions, **_: -(G * p[np.arange(len(G)), actions])[:, None] * (y - p),
+     "not G_t log π"),
+    (lambda G, y, p, **_: -G * (y - p), "broadcasting over the batch is wrong"),
+    (lambda G, y, **_: -G[:, None] * y, "the −π part is missing"),
+    (lambda G, y, p, **_: None, "is None"),
+])
+def test_output_gradient_names_mistakes(fn, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check.check_output_gradient(dloss_with(fn))
+
+
+def test_output_gradient_failure_shows_the_input():
+    with pytest.raises(ExerciseFailed, match=r"(?s)input: logits=.*actions=.*rewards=.*gamma=0\.9"):
+        check.check_output_gradient(dloss_with(lambda G, y, p, **_: G[:, None] * (y - p)))
+
+
+def test_output_gradient_unfinished():
+    def stub(logits, actions, rewards, gamma):
+        raise NotImplementedError()
+    with pytest.raises(ExerciseNotImplemented):
+        check.check_output_gradient(stub)
+
+
+# --- no shortcut: the package's own implementation earns no points ------------------------------
+
+from rlcourse.numpy_policy import backward as aliased_backward  # noqa: E402  (an alias is caught)
+
+
+@pytest.mark.parametrize("run, called", [
+    (lambda: check.check_softmax(numpy_policy.softmax, log_softmax_ok), "numpy_policy.softmax"),
+    (lambda: check.check_softmax(softmax_ok, lambda z: numpy_policy.log_softmax(z)),
+     "numpy_policy.log_softmax"),
+    (lambda: check.check_backward(lambda d, c: numpy_policy.backward(d, c)),
+     "numpy_policy.backward"),
+    (lambda: check.check_backward(lambda d, c: aliased_backward(d, c)), "numpy_policy.backward"),
+    (lambda: check.check_policy_gradient(
+        lambda p, o, a, G: numpy_policy.policy_gradient(p, o, a, G)[1]),
+     "numpy_policy.policy_gradient"),
+    (lambda: check.check_policy_gradient(
+        lambda p, o, a, G: numpy_policy.backward(
+            G[:, None] * numpy_policy.log_prob_grad(numpy_policy.forward(p, o)[0], a),
+            numpy_policy.forward(p, o)[1])),
+     "numpy_policy.log_prob_grad"),
+    (lambda: check.check_reinforce_update(
+        lambda p, o, a, r, g, lr: check._update_with(p, o, a, G_of(r, g), lr)),
+     "the check's reference update"),
+    (lambda: check.check_output_gradient(
+        lambda z, a, r, g: -G_of(r, g)[:, None] * numpy_policy.log_prob_grad(z, a)),
+     "numpy_policy.log_prob_grad"),
+    (lambda: check.check_output_gradient(check._dloss_dlogits), "the check's reference answer"),
+])
+def test_calling_the_package_implementation_earns_no_points(run, called):
+    with pytest.raises(ExerciseFailed, match=f"your answer calls {called}, the package's own "
+                                             "implementation of this exercise: it earns no points"):
+        run()
+
+
+def test_building_blocks_stay_allowed():
+    # forward, softmax and backward are the tools exercise 3 names; softmax_backward is the path
+    # from the probabilities that section 5b teaches
+    assert check.check_policy_gradient(pg_ok)
+    assert check.check_output_gradient(dloss_via_probabilities)
+    import sys
+    assert sys.getprofile() is None  # the check restores the profiler it found

@@ -249,3 +249,148 @@ def test_optimisers_reject_bad_input():
         numpy_policy.init_params(2, 2, hidden=0)
     with pytest.raises(TypeError, match=r"rng must be a np\.random\.Generator"):
         numpy_policy.sample_actions(np.array([[0.5, 0.5]]), rng=0)
+
+
+# --- bad input, one family per test (issue #15: no silently wrong result) -----------------------
+
+@pytest.mark.parametrize("probs, message", [
+    ([[0.5, float("nan")]], "probs must be finite"),
+    ([[1.2, -0.2]], "probs must be non-negative"),
+    ([[0.0, 0.0], [0.5, 0.5]], "each row of probs must sum to 1"),
+    ([[0.3, 0.3]], "each row of probs must sum to 1"),
+    ([[2.0, 1.0]], "each row of probs must sum to 1"),  # logits passed as probabilities
+    ([0.5, 0.5], r"probs must have shape \(B, A\)"),
+    (np.zeros((2, 0)), r"probs must have shape \(B, A\) with A >= 1"),
+    ([["a", "b"]], "probs must be an array of numbers"),
+])
+def test_sample_actions_refuses_what_is_not_a_distribution(probs, message):
+    # before: NaN, negative and all-zero rows returned action 0 or the last action every time
+    with pytest.raises((ValueError, TypeError), match=message):
+        numpy_policy.sample_actions(np.asarray(probs), np.random.default_rng(0))
+
+
+def test_sample_actions_accepts_a_float32_softmax():
+    p = torch.softmax(torch.randn(1000, 5, generator=torch.Generator().manual_seed(0)), -1)
+    a = numpy_policy.sample_actions(p.numpy(), np.random.default_rng(0))
+    assert a.shape == (1000,) and a.min() >= 0 and a.max() < 5
+
+
+@pytest.mark.parametrize("logits, message", [
+    ([[0.0, float("nan")]], "logits must not be NaN or \\+inf"),
+    ([[0.0, float("inf")]], "logits must not be NaN or \\+inf"),
+    ([[-np.inf, -np.inf]], "a row of −inf rules out every action"),
+    (np.zeros((2, 0)), "at least one action"),
+])
+@pytest.mark.parametrize("fn", [numpy_policy.softmax, numpy_policy.log_softmax,
+                                lambda z: numpy_policy.sample_from_logits(
+                                    z, np.random.default_rng(0))])
+def test_logits_families_are_refused(fn, logits, message):
+    with pytest.raises(ValueError, match=message):
+        fn(np.asarray(logits, dtype=float))
+
+
+def test_minus_inf_logit_is_an_action_ruled_out():
+    z = np.array([[0.0, -np.inf, 1.0]])
+    p = numpy_policy.softmax(z)
+    assert p[0, 1] == 0.0 and p.sum() == pytest.approx(1.0)
+    a = numpy_policy.sample_from_logits(np.repeat(z, 1000, 0), np.random.default_rng(0))
+    assert not np.any(a == 1)
+    with pytest.raises(TypeError, match=r"rng must be a np\.random\.Generator"):
+        numpy_policy.sample_from_logits(z, rng=3)
+
+
+def test_non_finite_inputs_to_the_network_are_refused(setup):
+    params, obs, actions, _ = setup
+    bad_obs = obs.copy()
+    bad_obs[0, 0] = np.nan
+    with pytest.raises(ValueError, match="obs must be finite"):
+        numpy_policy.forward(params, bad_obs)
+    _, cache = numpy_policy.forward(params, obs)
+    with pytest.raises(ValueError, match="dlogits must be finite"):
+        numpy_policy.backward(np.full((B, A), np.inf), cache)
+    with pytest.raises(ValueError, match="weights must be finite"):
+        numpy_policy.policy_gradient(params, obs, actions, np.full(B, np.nan))
+    with pytest.raises(ValueError, match="z must be finite"):
+        numpy_policy.sigmoid(np.array([np.nan]))
+    grads = {k: np.full_like(v, np.nan) for k, v in params.items()}
+    with pytest.raises(ValueError, match=r"grads\['W1'\] must be finite"):
+        numpy_policy.ascent_step(params, grads, lr=0.1)
+
+
+def test_a_scalar_handed_to_backward_is_named(setup):
+    """The learner's `backpropagate(G * log(probs[action]))`: a number, not a gradient."""
+    params, obs, _, _ = setup
+    _, cache = numpy_policy.forward(params, obs)
+    with pytest.raises(ValueError, match=r"dlogits must have the shape of the logits \(5, 3\): "
+                                         r"the gradient .* got a scalar \(-1\.5\)"):
+        numpy_policy.backward(np.float64(-1.5), cache)
+
+
+def test_sizes_dtypes_and_settings_are_validated(setup):
+    params, *_ = setup
+    with pytest.raises(ValueError, match="out_scale must be in"):
+        numpy_policy.init_params(2, 2, out_scale=0.0)
+    with pytest.raises(TypeError, match=r"rng must be a np\.random\.Generator"):
+        numpy_policy.init_params(2, 2, rng=42)
+    with pytest.raises(TypeError, match="n_actions must be an integer"):
+        numpy_policy.one_hot(np.array([0]), 2.0)
+    with pytest.raises(ValueError, match="actions must be a 1-D integer array"):
+        numpy_policy.one_hot(np.array([True, False]), 2)  # what `rng.random() < p` gives
+    with pytest.raises(ValueError, match="lr must be a positive number"):
+        numpy_policy.ascent_step(params, params, lr=float("nan"))
+    with pytest.raises(ValueError, match="eps must be in"):
+        numpy_policy.Adam(params, eps=-1e-8)
+    with pytest.raises(ValueError, match="betas must both lie in"):
+        numpy_policy.Adam(params, betas=(0.9,))
+    with pytest.raises(TypeError, match="maximize must be True or False"):
+        numpy_policy.Adam(params, maximize="yes")
+    with pytest.raises(TypeError, match="params must be a dict of NumPy arrays"):
+        numpy_policy.Adam([params["W1"]])
+
+
+# --- backward through the softmax, and the Gaussian policy --------------------------------------
+
+def test_softmax_backward_is_the_jacobian_transpose():
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(4, 3))
+    g = rng.normal(size=(4, 3))
+    p = numpy_policy.softmax(z)
+    zt = torch.tensor(z, requires_grad=True)
+    (torch.softmax(zt, -1) * torch.tensor(g)).sum().backward()
+    assert gradcheck.rel_error(numpy_policy.softmax_backward(g, p), zt.grad) < 1e-12
+    # one output at the probabilities, every logit after the softmax: -G/π_a -> -G(one-hot - π)
+    a, G = np.array([0, 2, 1, 1]), 3.0
+    dprobs = -G * numpy_policy.one_hot(a, 3) / p
+    want = -G * numpy_policy.log_prob_grad(z, a)
+    assert gradcheck.rel_error(numpy_policy.softmax_backward(dprobs, p), want) < 1e-12
+    with pytest.raises(ValueError, match=r"dprobs must have the shape of probs \(4, 3\)"):
+        numpy_policy.softmax_backward(g[:, :2], p)
+
+
+def test_gaussian_log_prob_and_gradients_match_torch():
+    rng = np.random.default_rng(4)
+    mu, a = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
+    log_std = np.array([-0.3, 0.4])
+    mu_t = torch.tensor(mu, requires_grad=True)
+    ls_t = torch.tensor(log_std, requires_grad=True)
+    logp_t = torch.distributions.Normal(mu_t, ls_t.exp()).log_prob(torch.tensor(a)).sum(-1)
+    w = rng.normal(size=6)
+    (torch.tensor(w) * logp_t).sum().backward()
+    logp = numpy_policy.gaussian_log_prob(mu, log_std, a)
+    assert gradcheck.rel_error(logp, logp_t.detach()) < 1e-12
+    dmu, dls = numpy_policy.gaussian_log_prob_grad(mu, log_std, a)
+    assert dmu.shape == dls.shape == (6, 2)
+    assert gradcheck.rel_error(w[:, None] * dmu, mu_t.grad) < 1e-12
+    assert gradcheck.rel_error((w[:, None] * dls).sum(0), ls_t.grad) < 1e-12
+
+
+def test_gaussian_arguments_are_validated():
+    mu = np.zeros((5, 1))
+    with pytest.raises(ValueError, match=r"actions must have the shape of mean \(5, 1\)"):
+        numpy_policy.gaussian_log_prob(mu, np.zeros(1), np.zeros(5))  # would broadcast to (5, 5)
+    with pytest.raises(ValueError, match=r"log_std must have shape \(1,\)"):
+        numpy_policy.gaussian_log_prob(mu, np.zeros(3), np.zeros((5, 1)))
+    with pytest.raises(ValueError, match="mean must have shape"):
+        numpy_policy.gaussian_log_prob_grad(np.zeros(5), np.zeros(1), np.zeros(5))
+    with pytest.raises(ValueError, match="log_std must be finite"):
+        numpy_policy.gaussian_log_prob(mu, np.array([np.inf]), np.zeros((5, 1)))

@@ -1,15 +1,60 @@
 """Checks for the exercises of 02_numpy_backprop: softmax, the backward pass, the episode's
-policy gradient and the REINFORCE update, each naming the typical mistake when it sees it."""
+policy gradient, the REINFORCE update and the output gradient that a hand-written backward pass
+receives, each naming the typical mistake when it sees it.
+
+They follow docs/conventions.md: the weight of step t is G_t (γ^t dropped from 02 on, and named
+as 01's exact-gradient factor when an answer includes it); one episode is reduced by the sum over
+its steps (the mean over steps is named as the other convention); G_0 at every step is REINFORCE
+as first written (unbiased, higher variance), named as such.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from rlcourse import numpy_policy, returns
 from rlcourse.checks.feedback import Exercise, Feedback, close, diagnose, fmt, to_numpy
+
+# --- no shortcut: an answer may not call the package's own implementation of the exercise -------
+
+@contextmanager
+def _calls_to(functions: Mapping[str, Callable]) -> Iterator[list[str]]:
+    """Record calls to ``functions`` (by code object, so aliases are caught too) in the block."""
+    codes = {f.__code__: name for name, f in functions.items()}
+    seen: list[str] = []
+    previous = sys.getprofile()
+
+    def profiler(frame, event, arg):
+        if event == "call" and frame.f_code in codes:
+            seen.append(codes[frame.f_code])
+
+    sys.setprofile(profiler)
+    try:
+        yield seen
+    finally:
+        sys.setprofile(previous)
+
+
+def _call(ex: Exercise, fn: Callable, *args: Any, case: str,
+          forbidden: Mapping[str, Callable]) -> Any:
+    """``ex.call`` that fails an answer calling the package's (or this module's) implementation."""
+    with _calls_to(forbidden) as seen:
+        out = ex.call(fn, *args, case=case)
+    if seen:
+        ex.fail(f"your answer calls {seen[0]}, the package's own implementation of this "
+                "exercise: it earns no points. Write it yourself; the cells above show how",
+                case)
+    return out
+
+
+def _own(*names: str) -> dict[str, Callable]:
+    return {f"numpy_policy.{n}": getattr(numpy_policy, n) for n in names}
+
 
 # --- exercise 1: a stable softmax and log-softmax -----------------------------------------------
 
@@ -73,7 +118,8 @@ def check_softmax(softmax: Callable, log_softmax: Callable) -> Feedback:
         case = f"z = {fmt(z)}"
         want_p = numpy_policy.softmax(z)
         with np.errstate(all="ignore"):  # a naive exp(1000) warns; the check reports it in words
-            raw = ex.call(softmax, z, case=case)
+            raw = _call(ex, softmax, z, case=case,
+                        forbidden=_own("softmax", "log_softmax", "log_prob"))
         raw_np = to_numpy(raw)
         if raw_np is not None and raw_np.shape == z.shape and not np.all(np.isfinite(raw_np)):
             ex.fail("softmax overflowed: np.exp(1000) is inf and inf/inf is NaN. Subtract each "
@@ -86,7 +132,8 @@ def check_softmax(softmax: Callable, log_softmax: Callable) -> Feedback:
 
         want_lp = numpy_policy.log_softmax(z)
         with np.errstate(all="ignore"):
-            raw = ex.call(log_softmax, z, case=case)
+            raw = _call(ex, log_softmax, z, case=case,
+                        forbidden=_own("softmax", "log_softmax", "log_prob"))
         raw_np = to_numpy(raw)
         if raw_np is not None and raw_np.shape == z.shape and not np.all(np.isfinite(raw_np)):
             ex.fail("log_softmax returned -inf or NaN: np.log(softmax(z)) takes log(0) once a "
@@ -106,7 +153,26 @@ def check_softmax(softmax: Callable, log_softmax: Callable) -> Feedback:
     return ex.passed(f"{len(_SOFTMAX_CASES)} batches of logits, exp-overflowing ones included")
 
 
-# --- shared data for exercises 2-4 --------------------------------------------------------------
+# --- the conventions' messages (docs/conventions.md §2-§4) --------------------------------------
+
+_G0_MESSAGE = (
+    "every step was weighted by G_0, the whole episode's return: that is REINFORCE as first "
+    "written (unbiased, but with a higher variance, as notebook 01 measures); the course weights "
+    "step t by G_t, the return from t on, and so does this exercise")
+
+_GAMMA_T_MESSAGE = (
+    "this includes the γ^t factor of 01's exact gradient; from 02 on the course drops it (see 01, "
+    "'dropping γ^t'), so the numbers differ by γ^t at step t")
+
+
+def _mean_over_steps_message(what: str, T: int) -> str:
+    return (f"this is the mean over all steps; the course's convention is the sum over each "
+            f"episode's steps, averaged over episodes (here one episode: the sum); the direction "
+            f"of the {what} is the same, the step is smaller by the episode length "
+            f"(here T = {T}: ×1/{T})")
+
+
+# --- shared data for exercises 2-5 --------------------------------------------------------------
 
 def _network(seed: int, obs_dim: int, hidden: int, n_actions: int, batch: int):
     rng = np.random.default_rng(seed)
@@ -174,7 +240,9 @@ def check_backward(backward: Callable) -> Feedback:
         dz = rng.normal(size=(b, a))
         case = f"batch of {b} states, obs_dim={d}, hidden={h}, n_actions={a}, random dlogits"
         want = numpy_policy.backward(dz, cache)
-        got = _grad_dict(ex, ex.call(backward, dz, cache, case=case), params, case,
+        out = _call(ex, backward, dz, cache, case=case,
+                    forbidden=_own("backward", "policy_gradient"))
+        got = _grad_dict(ex, out, params, case,
                          "the gradients", b)
         wrong = _first_wrong_key(got, want)
         if wrong is None:
@@ -235,11 +303,9 @@ def _pg_mistakes(params, obs, actions, G) -> dict[str, Callable[[], np.ndarray]]
         "broadcasting over the batch is wrong: `G * (one_hot - probs)` multiplies the action "
         "columns by the returns; weight the rows (time steps): G[:, None] * (one_hot - probs)":
             lambda z, a, w: w[None, :] * right(z, a) if z.shape[0] == z.shape[1] else None,
-        "you averaged over the steps (divided by T); the episode's gradient is the sum "
-        "Σ_t G_t ∇ log π(a_t|s_t)":
+        _mean_over_steps_message("gradient", len(G)):
             lambda z, a, w: w[:, None] * right(z, a) / len(w),
-        "every step was weighted by G_0, the whole episode's return; step t's weight is G_t, the "
-        "return from t on":
+        _G0_MESSAGE:
             lambda z, a, w: w[0] * right(z, a),
     }
     out = {}
@@ -272,7 +338,9 @@ def check_policy_gradient(episode_policy_gradient: Callable) -> Feedback:
         case = (f"T={T} steps, {A} actions, actions={fmt(actions)}, "
                 f"returns={fmt(G)}")
         _, want = numpy_policy.policy_gradient(params, obs, actions, G)
-        out = ex.call(episode_policy_gradient, params, obs, actions, G, case=case)
+        out = _call(ex, episode_policy_gradient, params, obs, actions, G, case=case,
+                    forbidden={**_own("policy_gradient", "log_prob_grad"),
+                               "the check's reference gradient": _pg})
         got = _grad_dict(ex, out, params, case, "the gradient", T)
         if _first_wrong_key(got, want) is None:
             continue
@@ -304,13 +372,12 @@ def _update_mistakes(params, obs, actions, rewards, gamma, lr):
         "return G_t": step(np.ones(T)),
         "the steps were weighted by the immediate rewards r_t, not by the returns "
         "G_t = r_t + γ r_{t+1} + ...": step(rewards),
-        "every step was weighted by G_0, the whole episode's return; step t's weight is G_t":
-            step(np.full(T, G[0])),
+        _G0_MESSAGE: step(np.full(T, G[0])),
+        _GAMMA_T_MESSAGE: step(gamma ** np.arange(T) * G),
         "the steps were weighted by undiscounted returns: gamma is missing":
             step(returns.discounted_returns(rewards, 1.0)),
         "the learning rate is missing: θ ← θ + α ∇J": step(G, lr=1.0),
-        "you averaged over the steps (divided by T); the episode's update is the sum over t":
-            step(G / T),
+        _mean_over_steps_message("update", T): step(G / T),
     }
 
 
@@ -325,10 +392,96 @@ def check_reinforce_update(reinforce_update: Callable) -> Feedback:
         G = returns.discounted_returns(rewards, gamma)
         _, grads = numpy_policy.policy_gradient(params, obs, actions, G)
         want = {k: params[k] + lr * grads[k] for k in params}
-        out = ex.call(reinforce_update, params, obs, actions, rewards, gamma, lr, case=case)
+        out = _call(ex, reinforce_update, params, obs, actions, rewards, gamma, lr, case=case,
+                    forbidden={"the check's reference update": _update_with})
         got = _grad_dict(ex, out, params, case, "the new params", T)
         if _first_wrong_key(got, want, rtol=1e-7, atol=1e-10) is None:
             continue
         msg = diagnose(_flat(got), _update_mistakes(params, obs, actions, rewards, gamma, lr))
         ex.fail(msg or "the new parameters differ from θ + α Σ_t G_t ∇ log π(a_t|s_t)", case)
     return ex.passed(f"{len(cases)} episodes, different γ and α, a one-step episode included")
+
+
+# --- exercise 5: the output gradient a hand-written backward pass receives ----------------------
+
+def _dloss_dlogits(logits, actions, rewards, gamma, weights=None):
+    """∂L/∂z_t for L = −Σ_t w_t log π(a_t|s_t), w = G (the returns) unless given: (T, A)."""
+    G = returns.discounted_returns(rewards, gamma) if weights is None else weights
+    return -G[:, None] * numpy_policy.log_prob_grad(logits, actions)
+
+
+def _output_gradient_mistakes(logits, actions, rewards, gamma) -> dict[str, Any]:
+    T, A = logits.shape
+    G = returns.discounted_returns(rewards, gamma)
+    y = numpy_policy.one_hot(actions, A)
+    pi = numpy_policy.softmax(logits)
+    pi_a = pi[np.arange(T), actions]
+    return {
+        "the gradient is at the chosen logit only (the softmax was skipped): −G_t/π(a_t|s_t) is "
+        "∂L/∂π at the chosen *probability*; a backward that starts at the logits needs it taken "
+        "through the softmax's Jacobian first, which gives −G_t(one-hot(a_t) − π_t), non-zero at "
+        "every logit": -G[:, None] * y / pi,
+        "the gradient is at the chosen logit only: −G_t(1 − π_a) is right at z_a, but every other "
+        "logit j gets +G_t π_j too (the softmax couples them)": -G[:, None] * y * (1 - pi),
+        "the −π part is missing: you differentiated z_a alone; log π_a = z_a − log Σ_k exp(z_k), "
+        "whose second term gives π_j at every logit": -G[:, None] * y,
+        "the returns are G₀ at every step: " + _G0_MESSAGE.split(": ", 1)[1]:
+            -G[0] * (y - pi),
+        "the sign is flipped: G_t(one-hot(a_t) − π_t) is the gradient of the objective "
+        "G_t log π(a_t|s_t), which is ascended; backward followed by a descending optimiser "
+        "needs the gradient of the loss −G_t log π(a_t|s_t), which is −G_t(one-hot(a_t) − π_t)":
+            G[:, None] * (y - pi),
+        "the returns are G₀ at every step and the sign is flipped (see both above)":
+            G[0] * (y - pi),
+        _GAMMA_T_MESSAGE: -(gamma ** np.arange(T) * G)[:, None] * (y - pi),
+        _mean_over_steps_message("gradient", T): -G[:, None] * (y - pi) / T,
+        "the steps were weighted by the immediate rewards R_{t+1}, not by the returns "
+        "G_t = R_{t+1} + γ R_{t+2} + ...": -rewards[:, None] * (y - pi),
+        "the returns are undiscounted: gamma is missing":
+            -returns.discounted_returns(rewards, 1.0)[:, None] * (y - pi),
+        "the return weight is missing: each row must be multiplied by its G_t": -(y - pi),
+        "you differentiated G_t π(a_t|s_t), not G_t log π(a_t|s_t): the log's derivative divides "
+        "by π_a": -(G * pi_a)[:, None] * (y - pi),
+        "broadcasting over the batch is wrong: `G * (one_hot - probs)` multiplies the action "
+        "columns by the returns; weight the rows (time steps): G[:, None] * (one_hot - probs)":
+            -G[None, :] * (y - pi) if T == A else None,
+    }
+
+
+_OUTPUT_CASES = ((40, 3, 3, 0.9), (41, 5, 2, 0.5), (42, 1, 2, 0.99), (43, 4, 4, 0.8))
+
+
+def check_output_gradient(dloss_dlogits: Callable) -> Feedback:
+    """``dloss_dlogits(logits, actions, rewards, gamma)`` -> ∂L/∂z, shape (T, A), for one episode's
+    loss L = −Σ_t G_t log π(a_t|s_t): what a hand-written backward pass receives."""
+    ex = Exercise("dloss_dlogits")
+    for seed, T, A, gamma in _OUTPUT_CASES:
+        rng = np.random.default_rng(seed)
+        logits = rng.normal(size=(T, A))
+        actions = rng.integers(0, A, size=T)
+        rewards = rng.uniform(0.5, 2.0, size=T)
+        case = (f"logits={fmt(logits)}, actions={fmt(actions)}, rewards={fmt(rewards)}, "
+                f"gamma={gamma}")
+        want = _dloss_dlogits(logits, actions, rewards, gamma)
+        out = _call(ex, dloss_dlogits, logits, actions, rewards, gamma, case=case,
+                    forbidden={**_own("log_prob_grad", "policy_gradient"),
+                               "the check's reference answer": _dloss_dlogits})
+        arr = to_numpy(out)
+        if arr is not None and arr.shape != (T, A) and arr.size in (1, T):
+            G = returns.discounted_returns(rewards, gamma)
+            logp = numpy_policy.log_prob(logits, actions)
+            value = ""
+            if arr.size == 1 and np.isclose(abs(float(arr.ravel()[0])), abs(np.sum(G * logp))):
+                value = " (your number is ±Σ_t G_t log π(a_t|s_t), the loss's value)"
+            elif arr.size == T and np.allclose(np.abs(arr.ravel()), np.abs(G * logp)):
+                value = " (your numbers are ±G_t log π(a_t|s_t), each step's loss value)"
+            ex.fail(f"you passed a scalar where backward needs the gradient vector{value}: "
+                    f"backward needs ∂L/∂z, how the loss changes with each logit, one number per "
+                    f"logit: shape {(T, A)}, got {arr.shape}", case)
+        got = ex.as_array(out, shape=(T, A), case=case, what="∂L/∂logits")
+        if close(got, want, rtol=1e-7, atol=1e-10):
+            continue
+        msg = diagnose(got, _output_gradient_mistakes(logits, actions, rewards, gamma))
+        ex.fail(msg or f"expected −G_t(one-hot(a_t) − π_t) = {fmt(want)}, got {fmt(got)}", case)
+    return ex.passed(f"{len(_OUTPUT_CASES)} episodes, 2 to 4 actions, different γ, a one-step "
+                     "episode included")
