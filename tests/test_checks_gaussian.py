@@ -43,6 +43,10 @@ def test_log_prob_accepts_a_missing_constant_with_a_note():
      "σ is used where σ² belongs"),
     (lambda a, mu, ls: (-(a - mu) ** 2 / (2 * torch.exp(ls))).sum(-1),  # σ for σ², no log σ
      "σ is used where σ² belongs"),
+    (lambda a, mu, ls: (-(a - mu) ** 2 / (2 * torch.exp(2 * ls)) - torch.exp(ls)
+                        - HALF_LOG_2PI).sum(-1), "σ is used where log σ belongs"),
+    (lambda a, mu, ls: (-(a - mu) ** 2 / (2 * torch.exp(2 * ls)) - torch.exp(ls)).sum(-1),
+     "σ is used where log σ belongs"),  # and the constant left out
     (lambda a, mu, ls: log_prob_written_out(a, mu, ls) / a.shape[1], "averaged"),
     (lambda a, mu, ls: Normal(mu, ls.exp()).log_prob(a).mean(-1), "averaged"),
     (lambda a, mu, ls: Normal(mu, ls.exp()).log_prob(a), "sum them"),
@@ -121,25 +125,45 @@ def test_policy_module_names_typical_mistakes(wrong, message):
 
 
 # -- 3. the loss ------------------------------------------------------------------------------
+def loss_ok(dist, a, adv):  # sum over each episode's steps, mean over the N episodes
+    return -(dist.log_prob(a).sum(-1) * adv).sum(0).mean()
+
+
 def test_loss_accepts_correct_answers():
+    assert check.check_reinforce_loss(loss_ok)
     assert check.check_reinforce_loss(
-        lambda dist, a, adv: -(dist.log_prob(a).sum(-1) * adv).mean())
-    assert check.check_reinforce_loss(
-        lambda dist, a, adv: -torch.einsum("b,b->", dist.log_prob(a).sum(1), adv) / len(adv))
+        lambda dist, a, adv: -torch.einsum("tn,tn->", dist.log_prob(a).sum(-1), adv)
+        / adv.shape[1])
 
 
 @pytest.mark.parametrize("wrong, message", [
-    (lambda dist, a, adv: -(dist.log_prob(a.clamp(-2, 2)).sum(-1) * adv).mean(),
-     "clipped action"),
-    (lambda dist, a, adv: -(dist.log_prob(a).mean(-1) * adv).mean(), "averaged"),
-    (lambda dist, a, adv: -(dist.log_prob(a) * adv[:, None]).mean(), "averaged"),
-    (lambda dist, a, adv: (dist.log_prob(a).sum(-1) * adv).mean(), "sign is flipped"),
-    (lambda dist, a, adv: -(dist.log_prob(a).sum(-1) * adv).sum(), "summed"),
+    (lambda dist, a, adv: loss_ok(dist, a.clamp(-2, 2), adv), "clipped action"),
+    (lambda dist, a, adv: -(dist.log_prob(a).mean(-1) * adv).sum(0).mean(), "averaged"),
+    (lambda dist, a, adv: -(dist.log_prob(a) * adv[..., None]).mean(), "averaged"),
+    (lambda dist, a, adv: -loss_ok(dist, a, adv), "sign is flipped"),
+    (lambda dist, a, adv: -(dist.log_prob(a).sum(-1).exp() * adv).sum(0).mean(),
+     "π is used where log π belongs"),
     (lambda dist, a, adv: -(dist.log_prob(a).sum(-1) * adv), "one number"),
 ])
 def test_loss_names_typical_mistakes(wrong, message):
     with pytest.raises(ExerciseFailed, match=message):
         check.check_reinforce_loss(wrong)
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda dist, a, adv: -(dist.log_prob(a).sum(-1) * adv).mean(),  # the mean over all steps
+     ["this is the mean over all steps and episodes", "4× smaller"]),  # first case: T = 4
+    (lambda dist, a, adv: -(dist.log_prob(a).sum(-1) * adv).sum(),  # no 1/N
+     ["sums over the episodes too", "3× larger"]),  # first case: N = 3
+])
+def test_loss_names_other_reductions_as_conventions(wrong, words):
+    """A check never calls the other reduction wrong: it names it and the factor."""
+    with pytest.raises(ExerciseFailed) as err:
+        check.check_reinforce_loss(wrong)
+    text = str(err.value)
+    for w in [*words, "the course's convention", "The direction is the same"]:
+        assert w in text
+    assert "mistake" not in text and "wrong" not in text
 
 
 # -- 4. on a device -------------------------------------------------------------------------
@@ -236,7 +260,40 @@ def _next_obs_stored(policy, num_envs, steps, device):
     return o[1:], a[:-1], r[:-1]
 
 
+def _mean_actions(policy, num_envs, steps, device):
+    policy = policy.to(device)
+    env = pendulum.BatchedPendulum(num_envs, device=device)
+    obs, _ = env.reset(seed=0)
+    out = ([], [], [])
+    with torch.no_grad():
+        for _ in range(steps):
+            a = policy(obs).mean  # WRONG: the mean action, not a sample
+            out[0].append(obs)
+            out[1].append(a)
+            obs, r, _, _, _ = env.step(a)
+            out[2].append(r)
+    return tuple(torch.stack(x) for x in out)
+
+
+def _std_halved(policy, num_envs, steps, device):  # samples, but from N(μ, (σ/10)²)
+    policy = policy.to(device)
+    env = pendulum.BatchedPendulum(num_envs, device=device)
+    obs, _ = env.reset(seed=0)
+    out = ([], [], [])
+    with torch.no_grad():
+        for _ in range(steps):
+            d = policy(obs)
+            a = d.mean + 0.1 * d.stddev * torch.randn_like(d.mean)
+            out[0].append(obs)
+            out[1].append(a)
+            obs, r, _, _, _ = env.step(a)
+            out[2].append(r)
+    return tuple(torch.stack(x) for x in out)
+
+
 @pytest.mark.parametrize("wrong, message", [
+    (_mean_actions, "mean action μ\\(s\\), not samples"),
+    (_std_halved, "do not look like samples"),
     (_buffers_on_cpu, "created on the CPU"),
     (_returned_on_cpu, "moved there"),
     (_policy_not_moved, "different devices"),

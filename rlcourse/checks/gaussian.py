@@ -1,9 +1,14 @@
 """Checks for the exercises of 04_gaussian_policies_gpu: Gaussian log-density, policy module,
 REINFORCE loss, and an episode collected on a device.
 
-Each check names the typical mistake it recognises: a missing log σ term, σ where σ² belongs,
-log-probabilities averaged instead of summed over action dimensions, log π of the clipped
-action, tensors on the wrong device. A missing ½ log 2π is accepted, with a note.
+Each check names the typical mistake it recognises: a missing log σ term, σ where log σ or σ²
+belongs, log-probabilities averaged instead of summed over action dimensions, log π of the
+clipped action, the mean action stored instead of a sample, tensors on the wrong device. A
+missing ½ log 2π is accepted, with a note.
+
+The loss follows the course's batch reduction (docs/conventions.md §3): the sum over the steps
+of an episode, the mean over the episodes of a batch; an answer that reduces another way is
+told which convention it used and by how much its step differs.
 """
 
 from __future__ import annotations
@@ -112,6 +117,9 @@ def _diagnose_log_prob(got, actions, mean, log_std) -> str | None:
             "the −log σ term is missing: the density's normaliser 1/(σ√(2π)) contributes "
             "−log σ per dimension (without it σ grows without bound)":
                 total(-0.5 * (diff / sigma) ** 2, c),
+            "σ is used where log σ belongs: the normaliser 1/(σ√(2π)) contributes −log σ per "
+            "dimension, not −σ (log_std is already log σ: subtract it as it is)":
+                total(-0.5 * (diff / sigma) ** 2 - sigma, c),
             "σ is used where σ² belongs: the exponent is −(a − μ)²/(2σ²)":
                 total(-0.5 * diff**2 / sigma - log_std, c),
             "σ is used where σ² belongs (and the −log σ term is missing): the log-density is "
@@ -205,27 +213,42 @@ def check_policy_module(policy_class: type) -> Feedback:
 
 
 # -- 3. the loss ---------------------------------------------------------------------------
+def _mean_over_steps(steps: int) -> str:
+    return ("this is the mean over all steps and episodes; the course's convention (notebook 01, "
+            "'Conventions used in the whole course') is the sum over each episode's steps, "
+            "averaged over the episodes: −(1/N) Σ_t Σ_n log π · A. The direction is the same; "
+            f"the step is smaller by the episode length (here {steps}× smaller)")
+
+
+def _sum_over_episodes(n: int) -> str:
+    return ("this sums over the episodes too, with no division by their number N; the course's "
+            "convention (notebook 01, 'Conventions used in the whole course') is the sum over "
+            "each episode's steps, averaged over the episodes: −(1/N) Σ_t Σ_n log π · A. The "
+            f"direction is the same; the step is larger by N (here {n}× larger)")
+
+
 def check_reinforce_loss(reinforce_loss_fn: Callable) -> Feedback:
-    """``reinforce_loss(dist, actions (B, d), advantages (B,)) -> scalar`` whose gradient is
-    minus the policy-gradient estimate: −mean_b [Σ_j log π(a_bj) · A_b]."""
+    """``reinforce_loss(dist, actions (T, N, d), advantages (T, N)) -> scalar`` whose gradient is
+    minus the policy-gradient estimate: −(1/N) Σ_t Σ_n [Σ_j log π(a_tnj) · A_tn], ``dist`` of
+    batch shape (T, N, d): N episodes of T steps."""
     ex = Exercise("reinforce_loss")
     g = torch.Generator().manual_seed(3)
-    for batch, d in ((6, 1), (5, 2)):
-        mean = torch.randn(batch, d, generator=g, dtype=torch.float64)
+    for steps, n, d in ((4, 3, 1), (3, 2, 2)):
+        mean = torch.randn(steps, n, d, generator=g, dtype=torch.float64)
         log_std = torch.full((d,), 0.4, dtype=torch.float64)
         # sampled actions, some outside the env's bounds [-2, 2]: the env clips, the loss not
-        actions = mean + torch.exp(log_std) * 2.5 * torch.randn(batch, d, generator=g,
+        actions = mean + torch.exp(log_std) * 2.5 * torch.randn(steps, n, d, generator=g,
                                                                dtype=torch.float64)
-        actions[0] = 3.0
-        advantages = torch.randn(batch, generator=g, dtype=torch.float64)
-        case = (f"actions {tuple(actions.shape)} (some outside [-2, 2]), "
-                f"advantages = {fmt(advantages)}")
+        actions[0, 0] = 3.0
+        advantages = torch.randn(steps, n, generator=g, dtype=torch.float64)
+        case = (f"T = {steps} steps of N = {n} episodes, d = {d}: actions {tuple(actions.shape)} "
+                f"(some outside [-2, 2]), advantages {tuple(advantages.shape)} = {fmt(advantages)}")
         m, ls = mean.clone().requires_grad_(), log_std.clone().requires_grad_()
         dist = Normal(m, ls.exp().expand_as(m))
         out = _call(ex, reinforce_loss_fn, dist, actions.clone(), advantages.clone(), case=case)
         if isinstance(out, torch.Tensor) and out.numel() > 1:
-            ex.fail(f"the loss has shape {tuple(out.shape)}; it must be one number (average the "
-                    "per-sample terms over the batch)", case)
+            ex.fail(f"the loss has shape {tuple(out.shape)}; it must be one number (sum over "
+                    "each episode's steps, then average over the episodes)", case)
         got = ex.as_array(out, case=case, what="the loss").reshape(())
 
         def loss(lp_of=actions, _m=mean, _ls=log_std, _adv=advantages, **variant):
@@ -240,12 +263,16 @@ def check_reinforce_loss(reinforce_loss_fn: Callable) -> Feedback:
                 "the sign is flipped: the optimiser minimises, so the loss is −log π·A (minimising "
                 "+log π·A descends on J)": loss(sign=1.0),
                 "π is used where log π belongs": loss(fn=torch.exp),
-                "the batch terms are summed; take their mean (the step size should not grow with "
-                "the number of samples)": loss(batch_reduce="sum"),
+                _mean_over_steps(steps): loss(batch_reduce="mean"),
+                _sum_over_episodes(n): loss(batch_reduce="sum"),
             }
             if d > 1:
                 mistakes["the log-probs of the action dimensions are averaged; the log-density of "
                          "an action is their sum (`.sum(-1)`)"] = loss(reduce_dims="mean")
+                mistakes["the log-probs of the action dimensions are averaged (and the batch "
+                         "too); the log-density of an action is their sum (`.sum(-1)`), then "
+                         "the sum over steps, the mean over episodes"] = loss(
+                             reduce_dims="mean", batch_reduce="mean")
             ex.fail(diagnose(got, {k: v.numpy() for k, v in mistakes.items()}, rtol=1e-6)
                     or f"expected {float(want):.6g}, got {float(got):.6g}", case)
         if not (isinstance(out, torch.Tensor) and out.requires_grad):
@@ -254,23 +281,27 @@ def check_reinforce_loss(reinforce_loss_fn: Callable) -> Feedback:
         out.backward()
         ref_m, ref_ls = mean.clone().requires_grad_(), log_std.clone().requires_grad_()
         ref = -(Normal(ref_m, ref_ls.exp().expand_as(ref_m)).log_prob(actions).sum(-1)
-                * advantages).mean()
+                * advantages).sum() / n
         ref.backward()
         if not (close(m.grad.numpy(), ref_m.grad.numpy()) and
                 close(ls.grad.numpy(), ref_ls.grad.numpy())):
             ex.fail("the loss has the right value but not the right gradient (were the "
                     "advantages or log-probs detached?)", case)
-    return ex.passed("the value and the gradient match −mean(Σ_j log π(a_j)·A) for 1 and 2 "
-                     "action dimensions, with log π of the sampled, unclipped action")
+    return ex.passed("the value and the gradient match −(1/N) Σ_t Σ_n Σ_j log π(a_j)·A for 1 "
+                     "and 2 action dimensions, with log π of the sampled, unclipped action")
 
 
 def _loss_variant(mean, log_std, actions, advantages, reduce_dims="sum", sign=-1.0,
-                  batch_reduce="mean", fn=None):
-    """The REINFORCE loss, or one of its typical mistakes (for ``diagnose``)."""
+                  batch_reduce="episodes", fn=None):
+    """The REINFORCE loss on (T, N, d), or one of its typical mistakes (for ``diagnose``):
+    ``batch_reduce`` "episodes" (the course's: sum over steps, mean over the N episodes),
+    "mean" (over all steps) or "sum" (over everything)."""
     lp = Normal(mean, log_std.exp().expand_as(mean)).log_prob(actions)
     lp = lp.sum(-1) if reduce_dims == "sum" else lp.mean(-1)
     terms = (fn(lp) if fn else lp) * advantages
-    return sign * (terms.mean() if batch_reduce == "mean" else terms.sum())
+    reduced = {"episodes": terms.sum() / terms.shape[1], "mean": terms.mean(),
+               "sum": terms.sum()}[batch_reduce]
+    return sign * reduced
 
 
 # -- 4. on a device --------------------------------------------------------------------------
@@ -293,7 +324,8 @@ def check_collect_on_device(collect_fn: Callable) -> Feedback:
     n, steps = 5, 7
     case = f"num_envs={n}, steps={steps}, device='cpu'"
     torch.manual_seed(0)
-    out = _call(ex, collect_fn, policy_factory(), n, steps, torch.device("cpu"), case=case)
+    policy = policy_factory()
+    out = _call(ex, collect_fn, policy, n, steps, torch.device("cpu"), case=case)
     observations, actions, rewards = _three(ex, out, case)
     shapes = {"observations": (steps, n, 3), "actions": (steps, n, 1), "rewards": (steps, n)}
     for name, value in zip(shapes, (observations, actions, rewards)):
@@ -309,9 +341,21 @@ def check_collect_on_device(collect_fn: Callable) -> Feedback:
         obs, r, *_ = env.step(actions[t].float())
         if not torch.allclose(rewards[t].float(), r, atol=1e-5):
             ex.fail(f"rewards[{t}] is not the reward the env returned for actions[{t}]", case)
-    if (actions.abs() <= 2).all():
+    with torch.no_grad():  # the policy the answer moved (nn.Module.to works in place)
+        means = policy(observations.float().reshape(-1, 3)).mean.reshape(actions.shape)
+    if torch.allclose(actions.float(), means, atol=1e-5):
+        ex.fail("the stored actions are the policy's mean action μ(s), not samples: REINFORCE "
+                "needs a ~ N(μ(s), σ²) (`policy(obs).sample()`), both to explore and because "
+                "log π(a|s) of the mean action is the density's peak, whose gradient with "
+                "respect to μ is zero", case)
+    if (actions.abs() <= 2).all() and (actions.abs() == 2).any():
         ex.fail("the stored actions are clipped to [-2, 2]; store the sampled actions (the env "
                 "clips them itself, and log π must be of the sampled action)", case)
+    z = ((actions.float() - means) / policy.log_std.detach().exp()).flatten()
+    if (actions.abs() <= 2).all() or z.std() < 0.5 or z.abs().mean() > 2:
+        ex.fail(f"the stored actions do not look like samples of N(μ(s), σ²) with σ = e: "
+                f"(a − μ)/σ should look standard normal, got mean {z.mean():.2f} and std "
+                f"{z.std():.2f} over {z.numel()} actions. Store `policy(obs).sample()`", case)
 
     case = f"num_envs={n}, steps={steps}, device='meta' (shapes only, no data)"
     try:
