@@ -201,13 +201,12 @@ class History:
         """Record an evaluation's mean return; mark ``solved_at`` and ``stopped``."""
         cfg = self.config
         score = _float(score)
+        now, cpu = time.perf_counter() - self._clock[0], time.process_time() - self._clock[1]
         self.evaluations.append((self.total_env_steps, score))
         if self.wall_s:  # the update's time includes its evaluation
-            self.wall_s[-1] = time.perf_counter() - self._clock[0]
+            self.wall_s[-1] = now
         if cfg.target is not None and score >= cfg.target and self.solved_at is None:
-            self.solved_at = self.total_env_steps
-            self.solved_wall_s = time.perf_counter() - self._clock[0]
-            self.solved_cpu_s = time.process_time() - self._clock[1]
+            self.solved_at, self.solved_wall_s, self.solved_cpu_s = self.total_env_steps, now, cpu
         self.stopped = cfg.target is not None and score >= cfg.target + cfg.stop_margin
 
     def summary(self) -> dict:
