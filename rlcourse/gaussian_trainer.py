@@ -170,10 +170,10 @@ def _loop(config, device, bar, callback) -> History:
     env.reset(seed=cfg.seed)
     policy = make_policy(cfg, device)
     optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
-    history = History(policy, cfg)
+    history = trainer.History(policy, cfg)
     while not history.done:
         # 1. Collect one 200-step episode per environment, sampled by the current policy.
-        obs, actions, rewards, dones = collect(env, policy, HORIZON, gen)
+        obs, actions, rewards, dones = collect(env, policy, env.max_episode_steps, gen)
         # 2. Returns and advantages: A_t of every step, (T, N).
         adv = returns.advantages(rewards, dones, cfg.gamma, cfg.advantage)
         # 3. The surrogate loss -(1/N) sum_i sum_t A_t log pi(a_t|s_t), log pi summed over dims.

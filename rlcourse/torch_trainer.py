@@ -101,7 +101,7 @@ def _loop(config, device, envs, bar, callback) -> History:
     gen = torch.Generator(device).manual_seed(cfg.seed)  # every action draw of training
     policy = make_policy(envs, cfg, device)
     optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
-    history = History(policy, cfg)
+    history = trainer.History(policy, cfg)
     envs.reset(seed=cfg.seed)
     while not history.done:
         # 1. Collect one episode per environment, every action sampled by the current policy.
