@@ -2,7 +2,6 @@
 it (the shared shape is tested in test_trainers.py, the signs in test_signs.py)."""
 
 import numpy as np
-import pytest
 
 from rlcourse import numpy_policy, numpy_trainer, returns, rollout
 

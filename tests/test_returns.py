@@ -135,8 +135,7 @@ INT_REWARDS = [np.array([[1, 0], [1, 1]]), torch.tensor([[1, 0], [1, 1]])]
 def test_integer_rewards_give_float_returns_never_truncated(fn, rewards):
     g = fn(rewards, 0.5)
     assert g.dtype in (np.float64, torch.float32)
-    np.testing.assert_allclose(np.asarray(g)[0], [1.5, 0.5] if fn is returns.reward_to_go
-                               else [1.5, 0.5])
+    np.testing.assert_allclose(np.asarray(g)[0], [1.5, 0.5])  # G_0 of both columns
     adv = returns.advantages(rewards, None, 0.5, "reward_to_go")
     assert np.asarray(adv)[0, 1] == 0.5  # 0 + 0.5 * 1, not truncated to 0
 

@@ -40,7 +40,7 @@ def objective(policy, obs, actions, adv):
         return float((adv * Categorical(logits=policy(obs)).log_prob(actions)).sum())
 
 
-@pytest.mark.parametrize("name", list(torch_policy.LOSSES) + ["surrogate_loss"])
+@pytest.mark.parametrize("name", [*torch_policy.LOSSES, "surrogate_loss"])
 def test_one_step_on_each_categorical_loss_raises_the_objective(name):
     obs, actions, adv = fixed_categorical_batch()
     torch.manual_seed(0)

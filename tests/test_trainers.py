@@ -47,10 +47,11 @@ def test_reproducible_and_leaves_the_global_rngs_alone(module):
     random.seed(5)
     np.random.seed(5)  # noqa: NPY002 - the caller's global state, which must not move
     torch.manual_seed(5)
-    states = (random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state())
+    states = (random.getstate(), np.random.get_state()[1].copy(),  # noqa: NPY002
+              torch.get_rng_state())
     a, b = short(module, seed=1), short(module, seed=1)
     assert random.getstate() == states[0]
-    np.testing.assert_array_equal(np.random.get_state()[1], states[1])
+    np.testing.assert_array_equal(np.random.get_state()[1], states[1])  # noqa: NPY002
     assert torch.equal(torch.get_rng_state(), states[2])
     assert a.mean_return == b.mean_return and a.loss == b.loss
     c = short(module, seed=2)
