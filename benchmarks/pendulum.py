@@ -6,18 +6,19 @@
     python benchmarks/pendulum.py --seeds 0 1 2 --no-throughput
 
 Throughput: ``BatchedPendulum`` stepped with zero torques for batch sizes 1 ... 65536 on the CPU
-(and 1 ... 2**20 on CUDA when present), against gymnasium's ``Pendulum-v1`` in a
-``SyncVectorEnv`` of 16. Training: ``gaussian_trainer.train`` with its default ``Config`` on the
-CPU, one torch thread: env steps and seconds until the mean action first scores −200 over 1000
-episodes of the batched env (training goes on to −180, the trainer's margin); "solved" means the
-final policy also scores ≥ −200 on 100 episodes of gymnasium's own ``Pendulum-v1``. Wall seconds
-count other processes' load too; "CPU s" (this process's CPU time) is what an idle
-single-threaded run would take.
+(and 1 ... 2**20 on CUDA when present; ``benchmarks/gpu_check.py`` for the GPU alone), against
+gymnasium's ``Pendulum-v1`` in a ``SyncVectorEnv`` of 16. Training: ``gaussian_trainer.train``
+with its default ``Config`` on the CPU, one torch thread: env steps and seconds until the mean
+action first scores −200 over 1000 episodes of the batched env (training goes on to −180, the
+trainer's margin); "solved" means the final policy also scores ≥ −200 on 100 episodes of
+gymnasium's own ``Pendulum-v1``. Wall seconds count other processes' load too; "CPU s" (this
+process's CPU time) is what an idle single-threaded run would take.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import time
@@ -27,18 +28,18 @@ import torch
 from rlcourse import gaussian_trainer, throughput
 
 
-def training_run(seed: int, config: gaussian_trainer.Config) -> dict:
-    cfg = gaussian_trainer.Config(**{**config.__dict__, "seed": seed})
+def training_run(seed: int, config: gaussian_trainer.Config, device: str = "cpu") -> dict:
+    cfg = dataclasses.replace(config, seed=seed)
     start, cpu_start = time.perf_counter(), time.process_time()
-    policy, history = gaussian_trainer.train(cfg, device="cpu", progress=False)
+    history = gaussian_trainer.train(cfg, device=device)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    reached = history.solved_env_steps is not None
-    gym_score = float(gaussian_trainer.evaluate_gymnasium(policy, 100, seed=1000 + seed).mean())
+    gym_score = float(gaussian_trainer.evaluate_gymnasium(history.policy, 100,
+                                                          seed=1000 + seed).mean())
     return {"trainer": "gaussian_trainer (REINFORCE, batched torch Pendulum)", "seed": seed,
-            "solved": bool(reached and gym_score >= -200.0),
-            "env_steps": history.solved_env_steps if reached else history.env_steps[-1],
-            "wall_s": round(history.solved_wall_s if reached else wall, 2),
-            "cpu_s": round(history.solved_cpu_s if reached else cpu, 2),
+            "device": device, "solved": bool(history.solved and gym_score >= -200.0),
+            "env_steps": history.solved_at if history.solved else history.total_env_steps,
+            "wall_s": round(history.solved_wall_s if history.solved else wall, 2),
+            "cpu_s": round(history.solved_cpu_s if history.solved else cpu, 2),
             "updates": len(history.env_steps), "gymnasium_score": round(gym_score, 1),
             "num_envs": cfg.num_envs, "lr": cfg.lr}
 
