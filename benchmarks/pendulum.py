@@ -4,6 +4,7 @@
     python benchmarks/pendulum.py --json           # one JSON object per measurement
     python benchmarks/pendulum.py --quick          # small batches, 2 seeds: a smoke test
     python benchmarks/pendulum.py --seeds 0 1 2 --no-throughput
+    python benchmarks/pendulum.py --busy-check     # 1 vs 2 threads, alone and next to a busy core
 
 Throughput: ``BatchedPendulum`` stepped with zero torques for batch sizes 1 ... 65536 on the CPU
 (and 1 ... 2**20 on CUDA when present; ``benchmarks/gpu_check.py`` for the GPU alone), against
@@ -44,6 +45,30 @@ def training_run(seed: int, config: gaussian_trainer.Config, device: str = "cpu"
             "num_envs": cfg.num_envs, "lr": cfg.lr}
 
 
+def busy_check(updates: int = 20) -> list[dict]:
+    """Notebook 04's training (its config, ``updates`` updates) with 1 and 2 torch threads,
+    alone and next to a busy process (a Python loop that spins on one core): the cost of a busy
+    machine, as a learner running ``make lab`` next to other work sees it."""
+    import subprocess
+    import sys
+
+    rows = []
+    cfg = gaussian_trainer.Config(seed=0, target=None, max_env_steps=updates * 512 * 200)
+    for busy in (False, True):
+        spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+        try:
+            for threads in (1, 2):
+                start = time.perf_counter()
+                gaussian_trainer.train(dataclasses.replace(cfg, threads=threads), device="cpu")
+                rows.append({"measure": "busy_check", "threads": threads, "busy": busy,
+                             "updates": updates, "wall_s": round(time.perf_counter() - start, 2)})
+        finally:
+            if spinner is not None:
+                spinner.kill()
+                spinner.wait()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="one JSON object per measurement")
@@ -52,7 +77,14 @@ def main() -> None:
                         help="batches up to 4096 and seeds 0 and 1 only")
     parser.add_argument("--no-throughput", action="store_true")
     parser.add_argument("--no-training", action="store_true")
+    parser.add_argument("--busy-check", action="store_true",
+                        help="only: 20 updates with 1 and 2 threads, alone and next to a busy "
+                             "process (one JSON line each)")
     args = parser.parse_args()
+    if args.busy_check:
+        for row in busy_check():
+            print(json.dumps(row), flush=True)
+        return
     torch.set_num_threads(1)  # CI's workers get one thread each
     seeds = args.seeds[:2] if args.quick else args.seeds
 
