@@ -177,3 +177,12 @@ def test_numpy_sampler_is_a_snapshot_and_checks_its_input():
     with pytest.raises(TypeError, match="supports Linear, Tanh and ReLU"):
         torch_policy.CategoricalPolicy(2, 2, activation=torch.nn.GELU).numpy_sampler(
             np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("name", list(torch_policy.LOSSES))
+def test_losses_refuse_weights_that_would_broadcast(name):
+    logits, actions = torch.zeros(5, 2), torch.zeros(5, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"weights must have shape \(5,\)"):
+        torch_policy.LOSSES[name](logits, actions, torch.ones(5, 1))  # (5,) * (5, 1) is (5, 5)
+    with pytest.raises(ValueError, match="actions must be integer indices"):
+        torch_policy.LOSSES[name](logits, torch.zeros(5, 1, dtype=torch.long), torch.ones(5))
