@@ -162,8 +162,8 @@ class GaussianPolicy(nn.Module):
         """log π(a|s) summed over the d action dimensions: shape (B,)."""
         self._check_obs(obs)
         if not isinstance(actions, torch.Tensor) or actions.shape != (obs.shape[0], self.act_dim):
-            raise ValueError(f"actions must be a tensor of shape ({obs.shape[0]}, {self.act_dim}), "
-                             f"got {tuple(getattr(actions, 'shape', ()))}")
+            raise ValueError(f"actions must have shape ({obs.shape[0]}, {self.act_dim}) (a "
+                             f"tensor), got {tuple(getattr(actions, 'shape', ()))}")
         return self(obs).log_prob(actions).sum(-1)
 
     @torch.no_grad()
