@@ -10,14 +10,16 @@ Trainers:
                sampled by a forward pass on a batch of one, one Adam update (lr 1e-2) per
                episode on −Σ log π(a_t|s_t) Ĝ_t with γ = 0.99 returns standardised per episode;
   batched      (b) rlcourse.torch_trainer.train (03_torch_cross_entropy) with its defaults: 12
-               environments in gymnasium's vectorised CartPole-v1, one forward pass per vector
-               step (on a NumPy snapshot of the weights: acting="numpy"), one forward and one
-               backward pass per batch, normalised advantages, Adam lr 5e-2 (12 and 5e-2 were
-               chosen on seeds 100-119, not on the seeds 0-4 reported by default);
-  batched_torch_acting
-               (b') the same, sampling with torch (acting="torch"): what the NumPy snapshot saves;
-  numpy        (c) rlcourse.numpy_trainer.train (02_numpy_backprop), if present: 16 copies
-               of CartPole-v1 in a SyncVectorEnv, NumPy forward and backward by hand.
+               environments in gymnasium's vectorised CartPole-v1, one episode each per update
+               (on-policy: every step sampled by the policy being updated), one forward pass per
+               vector step, one forward and one backward pass per batch, normalised advantages,
+               Adam lr 5e-2 (12 and 5e-2 were chosen on seeds 100-119, not on the seeds 0-4
+               reported by default);
+  numpy        (c) rlcourse.numpy_trainer.train (02_numpy_backprop): 16 copies of CartPole-v1
+               in a SyncVectorEnv, NumPy forward and backward by hand.
+
+Environment steps count every step the environments took for training, including those that
+finished environments take while the others complete their episodes (masked out of the update).
 
 Each run is a separate process with one torch/BLAS thread, runs go one at a time (two torch
 processes on two cores slow each other down badly); each process warms up (imports, a first
@@ -27,12 +29,13 @@ backward and Adam step, a first environment) before its clock starts. Evaluation
     python benchmarks/cartpole.py                     # all trainers, 5 seeds, table
     python benchmarks/cartpole.py --trainers batched,numpy --seeds 3 --json
     python benchmarks/cartpole.py --trainers per_episode --cap-steps 100000
+    python benchmarks/cartpole.py --on-policy-fraction      # share of update steps sampled by
+                                                            # the policy being updated
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import statistics
@@ -40,7 +43,7 @@ import subprocess
 import sys
 import time
 
-TRAINERS = ("per_episode", "batched", "batched_torch_acting", "numpy")
+TRAINERS = ("per_episode", "batched", "numpy")
 TARGET = 475.0
 THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
@@ -106,22 +109,76 @@ def train_per_episode(seed: int, cap_steps: int) -> dict:
 
 # --- (b) and (c): the course's trainers ------------------------------------------------------
 
-def train_batched(seed: int, cap_steps: int, acting: str = "numpy") -> dict:
+def train_batched(seed: int, cap_steps: int) -> dict:
     from rlcourse import torch_trainer
 
     start = time.perf_counter()
-    h = torch_trainer.train("CartPole-v1", seed=seed, max_env_steps=cap_steps, target=TARGET,
-                            acting=acting, progress=False)
-    name = "batched" if acting == "numpy" else "batched_torch_acting"
-    return _result(name, seed, h.solved, h.solved_at or h.env_steps[-1], start)
+    h = torch_trainer.train(seed=seed, max_env_steps=cap_steps, target=TARGET, device="cpu")
+    return _result("batched", seed, h.solved, h.solved_at or h.total_env_steps, start)
 
 
 def train_numpy(seed: int, cap_steps: int) -> dict:
     from rlcourse import numpy_trainer
 
     start = time.perf_counter()
-    h = numpy_trainer.train("CartPole-v1", seed=seed, max_env_steps=cap_steps, target=TARGET)
-    return _result("numpy", seed, h.solved, h.solved_at or h.env_steps[-1], start)
+    h = numpy_trainer.train(seed=seed, max_env_steps=cap_steps, target=TARGET)
+    return _result("numpy", seed, h.solved, h.solved_at or h.total_env_steps, start)
+
+
+def on_policy_fraction(seed: int, cap_steps: int) -> dict:
+    """Of the steps that entered torch_trainer's updates, the share sampled by the parameters
+    the update's gradient was computed at.
+
+    Measured from outside the trainer: every call of the policy passed to
+    ``rollout.collect_episodes`` is tagged with the number of optimiser steps taken so far (a
+    global ``torch.optim`` post-step hook counts them), and a pre-step hook compares, for every
+    real step (``mask``) of the batch being updated, its tag with the count now.
+    """
+    import numpy as np
+    from torch.optim.optimizer import (
+        register_optimizer_step_post_hook,
+        register_optimizer_step_pre_hook,
+    )
+
+    from rlcourse import rollout, torch_trainer
+
+    count = {"optimiser_steps": 0, "steps": 0, "on_policy": 0}
+    pending: list[tuple] = []
+    original = rollout.collect_episodes
+
+    def collect(envs, policy, *args, **kwargs):
+        tags: list[int] = []
+
+        def tagged(obs):
+            tags.append(count["optimiser_steps"])
+            return policy(obs)
+        batch = original(envs, tagged, *args, **kwargs)
+        pending.append((batch, np.array(tags)))
+        return batch
+
+    def before_step(optimizer, args, kwargs):
+        batch, tags = pending.pop()  # the latest collection (evaluations come before it)
+        pending.clear()
+        sampled_now = (tags == count["optimiser_steps"])[:, None] & batch.mask
+        count["steps"] += int(batch.mask.sum())
+        count["on_policy"] += int(sampled_now.sum())
+
+    def after_step(optimizer, args, kwargs):
+        count["optimiser_steps"] += 1
+
+    rollout.collect_episodes = collect
+    hooks = [register_optimizer_step_pre_hook(before_step),
+             register_optimizer_step_post_hook(after_step)]
+    try:
+        h = torch_trainer.train(seed=seed, max_env_steps=cap_steps, target=TARGET, device="cpu")
+    finally:
+        rollout.collect_episodes = original
+        for hook in hooks:
+            hook.remove()
+    return {"measure": "on_policy_fraction", "trainer": "batched", "seed": seed,
+            "updates": count["optimiser_steps"], "steps_in_updates": count["steps"],
+            "sampled_by_the_updated_policy": count["on_policy"],
+            "fraction": count["on_policy"] / count["steps"], "solved": h.solved}
 
 
 def _result(trainer: str, seed: int, solved: bool, env_steps: int, start: float) -> dict:
@@ -129,9 +186,8 @@ def _result(trainer: str, seed: int, solved: bool, env_steps: int, start: float)
             "env_steps": int(env_steps), "wall_s": round(time.perf_counter() - start, 3)}
 
 
-RUNNERS = {"per_episode": train_per_episode, "batched": train_batched,
-           "batched_torch_acting": functools.partial(train_batched, acting="torch"),
-           "numpy": train_numpy}
+RUNNERS = {"per_episode": train_per_episode, "batched": train_batched, "numpy": train_numpy,
+           "on_policy_fraction": on_policy_fraction}
 
 
 # --- driver ----------------------------------------------------------------------------------
@@ -152,12 +208,6 @@ def warm_up() -> None:
     gym.make("CartPole-v1").reset(seed=0)
     rollout.evaluate("CartPole-v1", lambda obs: np.zeros(len(obs), dtype=np.int64), 2)
     rollout.make_vec("CartPole-v1", 2).close()
-
-
-def numpy_trainer_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("rlcourse.numpy_trainer") is not None
 
 
 def run_in_subprocess(trainer: str, seed: int, cap_steps: int) -> dict:
@@ -231,14 +281,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cap-steps", type=int, default=300_000,
                         help="env steps after which a run counts as unsolved")
     parser.add_argument("--json", action="store_true", help="one JSON object per run")
+    parser.add_argument("--on-policy-fraction", action="store_true",
+                        help="measure, per seed, the share of the steps in torch_trainer's "
+                             "updates that the updated policy sampled (one JSON line each)")
     args = parser.parse_args(argv)
     trainers = [t for t in args.trainers.split(",") if t]
     unknown = set(trainers) - set(TRAINERS)
     if unknown:
         parser.error(f"unknown trainers {sorted(unknown)}; choose from {TRAINERS}")
-    if "numpy" in trainers and not numpy_trainer_available():
-        print("skipping numpy: rlcourse.numpy_trainer is not there yet", file=sys.stderr)
-        trainers.remove("numpy")
+    if args.on_policy_fraction:
+        for seed in args.seeds:
+            print(json.dumps(run_in_subprocess("on_policy_fraction", seed, args.cap_steps)),
+                  flush=True)
+        return 0
     results = []
     for trainer in trainers:
         for seed in args.seeds:

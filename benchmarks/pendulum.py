@@ -4,20 +4,22 @@
     python benchmarks/pendulum.py --json           # one JSON object per measurement
     python benchmarks/pendulum.py --quick          # small batches, 2 seeds: a smoke test
     python benchmarks/pendulum.py --seeds 0 1 2 --no-throughput
+    python benchmarks/pendulum.py --busy-check     # 1 vs 2 threads, alone and next to a busy core
 
 Throughput: ``BatchedPendulum`` stepped with zero torques for batch sizes 1 ... 65536 on the CPU
-(and 1 ... 2**20 on CUDA when present), against gymnasium's ``Pendulum-v1`` in a
-``SyncVectorEnv`` of 16. Training: ``gaussian_trainer.train`` with its default ``Config`` on the
-CPU, one torch thread: env steps and seconds until the mean action first scores −200 over 1000
-episodes of the batched env (training goes on to −180, the trainer's margin); "solved" means the
-final policy also scores ≥ −200 on 100 episodes of gymnasium's own ``Pendulum-v1``. Wall seconds
-count other processes' load too; "CPU s" (this process's CPU time) is what an idle
-single-threaded run would take.
+(and 1 ... 2**20 on CUDA when present; ``benchmarks/gpu_check.py`` for the GPU alone), against
+gymnasium's ``Pendulum-v1`` in a ``SyncVectorEnv`` of 16. Training: ``gaussian_trainer.train``
+with its default ``Config`` on the CPU, one torch thread: env steps and seconds until the mean
+action first scores −200 over 1000 episodes of the batched env (training goes on to −180, the
+trainer's margin); "solved" means the final policy also scores ≥ −200 on 100 episodes of
+gymnasium's own ``Pendulum-v1``. Wall seconds count other processes' load too; "CPU s" (this
+process's CPU time) is what an idle single-threaded run would take.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import time
@@ -27,20 +29,44 @@ import torch
 from rlcourse import gaussian_trainer, throughput
 
 
-def training_run(seed: int, config: gaussian_trainer.Config) -> dict:
-    cfg = gaussian_trainer.Config(**{**config.__dict__, "seed": seed})
+def training_run(seed: int, config: gaussian_trainer.Config, device: str = "cpu") -> dict:
+    cfg = dataclasses.replace(config, seed=seed)
     start, cpu_start = time.perf_counter(), time.process_time()
-    policy, history = gaussian_trainer.train(cfg, device="cpu", progress=False)
+    history = gaussian_trainer.train(cfg, device=device)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    reached = history.solved_env_steps is not None
-    gym_score = float(gaussian_trainer.evaluate_gymnasium(policy, 100, seed=1000 + seed).mean())
+    gym_score = float(gaussian_trainer.evaluate_gymnasium(history.policy, 100,
+                                                          seed=1000 + seed).mean())
     return {"trainer": "gaussian_trainer (REINFORCE, batched torch Pendulum)", "seed": seed,
-            "solved": bool(reached and gym_score >= -200.0),
-            "env_steps": history.solved_env_steps if reached else history.env_steps[-1],
-            "wall_s": round(history.solved_wall_s if reached else wall, 2),
-            "cpu_s": round(history.solved_cpu_s if reached else cpu, 2),
+            "device": device, "solved": bool(history.solved and gym_score >= -200.0),
+            "env_steps": history.solved_at if history.solved else history.total_env_steps,
+            "wall_s": round(history.solved_wall_s if history.solved else wall, 2),
+            "cpu_s": round(history.solved_cpu_s if history.solved else cpu, 2),
             "updates": len(history.env_steps), "gymnasium_score": round(gym_score, 1),
             "num_envs": cfg.num_envs, "lr": cfg.lr}
+
+
+def busy_check(updates: int = 20) -> list[dict]:
+    """Notebook 04's training (its config, ``updates`` updates) with 1 and 2 torch threads,
+    alone and next to a busy process (a Python loop that spins on one core): the cost of a busy
+    machine, as a learner running ``make lab`` next to other work sees it."""
+    import subprocess
+    import sys
+
+    rows = []
+    cfg = gaussian_trainer.Config(seed=0, target=None, max_env_steps=updates * 512 * 200)
+    for busy in (False, True):
+        spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+        try:
+            for threads in (1, 2):
+                start = time.perf_counter()
+                gaussian_trainer.train(dataclasses.replace(cfg, threads=threads), device="cpu")
+                rows.append({"measure": "busy_check", "threads": threads, "busy": busy,
+                             "updates": updates, "wall_s": round(time.perf_counter() - start, 2)})
+        finally:
+            if spinner is not None:
+                spinner.kill()
+                spinner.wait()
+    return rows
 
 
 def main() -> None:
@@ -51,7 +77,14 @@ def main() -> None:
                         help="batches up to 4096 and seeds 0 and 1 only")
     parser.add_argument("--no-throughput", action="store_true")
     parser.add_argument("--no-training", action="store_true")
+    parser.add_argument("--busy-check", action="store_true",
+                        help="only: 20 updates with 1 and 2 threads, alone and next to a busy "
+                             "process (one JSON line each)")
     args = parser.parse_args()
+    if args.busy_check:
+        for row in busy_check():
+            print(json.dumps(row), flush=True)
+        return
     torch.set_num_threads(1)  # CI's workers get one thread each
     seeds = args.seeds[:2] if args.quick else args.seeds
 

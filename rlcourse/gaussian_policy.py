@@ -40,22 +40,34 @@ def _as_tensors(*xs):
     return out
 
 
+def _check_shapes(actions: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> None:
+    """Refuse shapes that would broadcast to a wrong result ((B,) against (B, 1) gives (B, B))."""
+    if actions.ndim == 0:
+        raise ValueError("actions must have an action dimension: shape (..., d), got a scalar")
+    if mean.shape != actions.shape:
+        raise ValueError(f"mean must have the shape of actions {tuple(actions.shape)} "
+                         f"(..., d), got {tuple(mean.shape)}")
+    d = actions.shape[-1]
+    if log_std.shape != (d,) and log_std.shape != actions.shape:
+        raise ValueError(f"log_std must have shape ({d},) (shared by every sample) or the shape "
+                         f"of actions {tuple(actions.shape)}, got {tuple(log_std.shape)}")
+
+
 def gaussian_log_prob(actions: torch.Tensor, mean: torch.Tensor,
                       log_std: torch.Tensor) -> torch.Tensor:
     """log N(a; μ, σ²) written out, summed over the last (action) dimension.
 
     Args:
         actions: shape (..., d).
-        mean: shape (..., d) (broadcasts against ``actions``).
-        log_std: log σ, shape (d,) or (..., d).
+        mean: shape (..., d), the shape of ``actions``.
+        log_std: log σ, shape (d,) or the shape of ``actions``.
 
     Returns:
         Shape (...): one log-density per sample (the sum over the d action dimensions).
     """
     actions, mean, log_std = _as_tensors(("actions", actions), ("mean", mean),
                                          ("log_std", log_std))
-    if actions.ndim == 0:
-        raise ValueError("actions must have an action dimension: shape (..., d), got a scalar")
+    _check_shapes(actions, mean, log_std)
     z = (actions - mean) * torch.exp(-log_std)
     return (-0.5 * z**2 - log_std - 0.5 * LOG_2PI).sum(-1)
 
@@ -70,6 +82,7 @@ def gaussian_log_prob_grads(actions: torch.Tensor, mean: torch.Tensor,
     """
     actions, mean, log_std = _as_tensors(("actions", actions), ("mean", mean),
                                          ("log_std", log_std))
+    _check_shapes(actions, mean, log_std)
     var = torch.exp(2 * log_std)
     diff = actions - mean
     d_mean = diff / var
@@ -147,14 +160,21 @@ class GaussianPolicy(nn.Module):
 
     def log_prob(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """log π(a|s) summed over the d action dimensions: shape (B,)."""
-        if actions.shape != (obs.shape[0], self.act_dim):
-            raise ValueError(f"actions must have shape ({obs.shape[0]}, {self.act_dim}), "
-                             f"got {tuple(actions.shape)}")
+        self._check_obs(obs)
+        if not isinstance(actions, torch.Tensor) or actions.shape != (obs.shape[0], self.act_dim):
+            raise ValueError(f"actions must have shape ({obs.shape[0]}, {self.act_dim}) (a "
+                             f"tensor), got {tuple(getattr(actions, 'shape', ()))}")
         return self(obs).log_prob(actions).sum(-1)
 
     @torch.no_grad()
-    def act(self, obs: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
-        """A sampled action (or the mean action when ``deterministic``), shape (B, d)."""
+    def act(self, obs: torch.Tensor, deterministic: bool = False, *,
+            generator: torch.Generator | None = None) -> torch.Tensor:
+        """A sampled action a = μ + σ·ε, ε ~ N(0, I) drawn with ``generator`` (on the policy's
+        device; None: torch's global generator), or the mean action μ(s) when
+        ``deterministic``; shape (B, d), no gradient."""
+        mean, log_std = self.mean_and_log_std(obs)
         if deterministic:
-            return self.mean_and_log_std(obs)[0]
-        return self(obs).sample()
+            return mean
+        noise = torch.randn(mean.shape, generator=generator, device=mean.device,
+                            dtype=mean.dtype)
+        return mean + log_std.exp() * noise

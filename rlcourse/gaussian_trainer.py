@@ -1,130 +1,102 @@
-r"""REINFORCE with a Gaussian policy on the batched torch Pendulum (taught in 04_gaussian_policies_gpu).
+r"""REINFORCE with a Gaussian policy on the batched torch Pendulum (04_gaussian_policies_gpu).
 
-Everything (policy, environments, rollouts, returns, update) lives on one device. One update:
+:func:`train` is the loop notebook 04 shows in its cell tagged ``reinforce-loop`` (a test holds
+the two to the same parameters after the same updates). Everything (policy, environments,
+rollouts, returns, update) lives on one device. Every update, read top to bottom:
 
-1. run N Pendulums for one 200-step episode each, sampling a ~ N(μθ(s), σ²) (no graph kept);
-2. G_t = reward-to-go with discount γ (``returns.reward_to_go``), minus the baseline b_t = the
-   mean of G_t over the N episodes at the same time step t, then normalised to mean 0, std 1;
-3. loss = −mean over (t, n) of log πθ(a_t|s_t)·A_t, with log π of the *sampled* action (the env
-   clips it to [-2, 2], the policy never sees the clipped one); one Adam step.
+1. **collect** one 200-step episode in each of N Pendulums (:func:`collect`), a ~ N(μθ(s), σ²)
+   sampled by the current policy with an explicit generator, no graph kept: on-policy;
+2. **returns and advantages** (``returns.advantages``, default ``"normalized"``: reward-to-go
+   minus the mean over the N episodes at the same step t, standardised);
+3. **the surrogate loss** :math:`L = -\frac1N\sum_i\sum_t A_{i,t}\log\pi_\theta(a_{i,t}\mid
+   s_{i,t})`, log π summed over the action dimensions, of the *sampled* action (the env clips
+   it to [-2, 2]; the policy never sees the clipped one);
+4. **one Adam step**;
+5. **log**, and every ``eval_every`` updates **evaluate** the mean action μθ(s) (conventions §6)
+   on ``eval_episodes`` fresh episodes; stop once that reaches ``target + stop_margin``.
 
-The loss is evaluated in chunks whose gradients add up to the full batch's gradient (gradient
-accumulation): the same step, but activations that fit the CPU's caches.
+No step leaves the device: the loop reads numbers back to the host once per update (the log),
+never once per environment step.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from rlcourse import returns, runtime
+from rlcourse import returns, runtime, trainer, validate
 from rlcourse.envs import pendulum
 from rlcourse.gaussian_policy import GaussianPolicy
+from rlcourse.trainer import History
+
+ENV_ID = "Pendulum-v1"
+HORIZON = pendulum.MAX_EPISODE_STEPS
 
 
 @dataclass
-class Config:
-    """Hyper-parameters of :func:`train` (tuned for a 2-core CPU; see benchmarks/pendulum.py)."""
+class Config(trainer.Config):
+    """:class:`rlcourse.trainer.Config` with this trainer's defaults (tuned on a 2-core CPU,
+    see benchmarks/pendulum.py), plus ``log_std_init``, the initial log σ.
 
+    ``max_env_steps`` 300 updates of 512 × 200 steps; the evaluation (mean action, 1000
+    batched episodes: cheap, and precise to a few points) runs every 5 updates; the run counts
+    as solved at −200 and stops at −180, a margin that lets the policy also pass a separate
+    100-episode test on gymnasium's own Pendulum-v1.
+    """
+
+    env_id: str = ENV_ID
     num_envs: int = 512
     lr: float = 0.02
-    gamma: float = 0.99
     hidden: tuple[int, ...] = (32, 32)
+    max_env_steps: int = 300 * 512 * HORIZON
+    target: float | None = -200.0
+    stop_margin: float = 20.0
+    eval_every: int | None = 5
+    eval_episodes: int = 1000
     log_std_init: float = 0.0
-    max_updates: int = 300
-    eval_every: int = 5
-    eval_episodes: int = 1000  # batched: cheap, and a mean precise to a few points
-    target: float = -200.0  # the score to reach; history.solved_* record when it first was
-    stop_at: float | None = -180.0  # stop once the evaluation reaches this (None: never)
-    seed: int = 0
-    chunk_size: int | None = None  # None: 2048 on CPU (fits its caches), whole batch on a GPU
 
     def __post_init__(self) -> None:
-        for name in ("num_envs", "max_updates", "eval_every", "eval_episodes"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr!r}")
+        super().__post_init__()
+        if self.env_id != ENV_ID:
+            raise ValueError(f"env_id must be {ENV_ID!r} (the batched torch Pendulum), "
+                             f"got {self.env_id!r}")
+        self.log_std_init = float(validate.number("log_std_init", self.log_std_init))
 
 
-@dataclass
-class History:
-    """What :func:`train` records: per update, and per evaluation of the mean action."""
-
-    env_steps: list[int] = field(default_factory=list)      # after each update
-    train_return: list[float] = field(default_factory=list)  # mean return of the sampled episodes
-    std: list[float] = field(default_factory=list)           # σ (mean over action dims)
-    wall_s: list[float] = field(default_factory=list)
-    eval_env_steps: list[int] = field(default_factory=list)
-    eval_return: list[float] = field(default_factory=list)   # deterministic, eval_episodes episodes
-    solved_env_steps: int | None = None  # env steps (training only) when target was first reached
-    solved_wall_s: float | None = None
-    solved_cpu_s: float | None = None  # this process's CPU time then (wall time without others' load)
-    stopped: bool = False  # whether training stopped early, at stop_at
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+def make_policy(config: Config, device: torch.device) -> GaussianPolicy:
+    """A fresh Gaussian policy for Pendulum (3 observations, 1 torque), initial weights drawn
+    from ``config.seed`` inside ``torch.random.fork_rng`` (the global RNG is left as it was)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        policy = GaussianPolicy(3, 1, config.hidden, config.log_std_init)
+    return policy.to(device)
 
 
-def collect(env: pendulum.BatchedPendulum, policy: GaussianPolicy, obs: torch.Tensor,
-            steps: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
-                                 torch.Tensor]:
-    """Run ``steps`` steps in all N envs with actions sampled from ``policy``; no graph kept.
+@torch.no_grad()
+def collect(env: pendulum.BatchedPendulum, policy: GaussianPolicy, steps: int,
+            generator: torch.Generator | None = None
+            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Reset all N envs and run ``steps`` steps with actions sampled from ``policy``.
 
     Returns:
-        ``(observations (T, N, obs_dim), actions (T, N, d), rewards (T, N), dones (T, N),
-        next_obs (N, obs_dim))``: the actions are the sampled ones, before the env clips them.
+        ``(observations (T, N, obs_dim), actions (T, N, d), rewards (T, N), dones (T, N))`` on
+        the env's device, no graph; the actions are the sampled ones, before the env clips them.
     """
-    n = env.num_envs
-    observations = obs.new_empty(steps, n, obs.shape[1])
-    actions = obs.new_empty(steps, n, policy.act_dim)
-    rewards = obs.new_empty(steps, n)
-    dones = torch.empty(steps, n, dtype=torch.bool, device=obs.device)
-    with torch.no_grad():
-        for t in range(steps):
-            observations[t] = obs
-            actions[t] = policy(obs).sample()
-            obs, rewards[t], terminated, truncated, _ = env.step(actions[t])
-            dones[t] = terminated | truncated
-    return observations, actions, rewards, dones, obs
-
-
-def advantages(rewards: torch.Tensor, dones: torch.Tensor, gamma: float) -> torch.Tensor:
-    """Reward-to-go minus the per-time-step batch mean, normalised: shape (T, N), no gradient."""
-    g = returns.reward_to_go(rewards, gamma, dones)
-    return returns.normalize(g - returns.batch_mean_baseline(g))
-
-
-def reinforce_loss(log_probs: torch.Tensor, adv: torch.Tensor) -> torch.Tensor:
-    """−mean(log π(a|s)·A): its gradient is minus the REINFORCE estimate of ∇J."""
-    return -(log_probs * adv).mean()
-
-
-def accumulate_gradient(policy: GaussianPolicy, observations: torch.Tensor,
-                        actions: torch.Tensor, adv: torch.Tensor, chunk_size: int) -> float:
-    """Backpropagate :func:`reinforce_loss` over the whole batch, ``chunk_size`` rows at a time.
-
-    Each chunk's loss is weighted by its share of the batch, so the accumulated ``.grad`` equals
-    that of one pass over everything. Returns the loss value.
-    """
-    obs = observations.reshape(-1, observations.shape[-1])
-    act = actions.reshape(-1, actions.shape[-1])
-    a = adv.reshape(-1)
-    total = 0.0
-    for start in range(0, obs.shape[0], chunk_size):
-        sl = slice(start, start + chunk_size)
-        weight = a[sl].shape[0] / a.shape[0]
-        loss = reinforce_loss(policy.log_prob(obs[sl], act[sl]), a[sl]) * weight
-        loss.backward()
-        total += float(loss.detach())
-    return total
+    obs, _ = env.reset()
+    observations = obs.new_empty(steps, env.num_envs, obs.shape[1])
+    actions = obs.new_empty(steps, env.num_envs, policy.act_dim)
+    rewards = obs.new_empty(steps, env.num_envs)
+    dones = torch.empty(steps, env.num_envs, dtype=torch.bool, device=obs.device)
+    for t in range(steps):
+        observations[t] = obs
+        actions[t] = policy.act(obs, generator=generator)
+        obs, rewards[t], terminated, truncated, _ = env.step(actions[t])
+        dones[t] = terminated | truncated
+    return observations, actions, rewards, dones
 
 
 @torch.no_grad()
@@ -132,9 +104,9 @@ def evaluate(policy: GaussianPolicy, episodes: int = 100, seed: int = 0,
              device: torch.device | str | None = None) -> torch.Tensor:
     """Returns of ``episodes`` whole episodes of the deterministic policy (mean action), in the
     batched torch Pendulum on ``device`` (default: the policy's device); shape (episodes,)."""
-    device = next(policy.parameters()).device if device is None else device
-    env = pendulum.BatchedPendulum(episodes, device=device,
-                                   dtype=next(policy.parameters()).dtype)
+    param = next(policy.parameters())
+    device = param.device if device is None else runtime.get_device(device)
+    env = pendulum.BatchedPendulum(episodes, device=device, dtype=param.dtype)
     obs, _ = env.reset(seed=seed)
     total = torch.zeros(episodes, device=env.device, dtype=env.dtype)
     for _ in range(env.max_episode_steps):
@@ -163,66 +135,64 @@ def evaluate_gymnasium(policy: GaussianPolicy, episodes: int = 100, seed: int = 
     return total
 
 
-def train(config: Config | None = None, device: torch.device | str | None = None,
-          progress: bool = True,
-          callback: Callable[[int, History], None] | None = None,
-          ) -> tuple[GaussianPolicy, History]:
+def train(config: Config | None = None, *, device: torch.device | str | None = None,
+          progress: bool = False, callback: Callable[[History], None] | None = None,
+          **fields) -> History:
     """Train a :class:`GaussianPolicy` on the batched Pendulum with REINFORCE.
 
-    Every ``config.eval_every`` updates the deterministic policy (mean action) plays
-    ``config.eval_episodes`` fresh episodes; ``history.solved_*`` record when their mean return
-    first reached ``config.target``. Training stops after ``config.max_updates`` updates, or
-    once the evaluation reaches ``config.stop_at`` (a margin above the target, so that the
-    policy also passes a separate 100-episode test on gymnasium's env).
-
     Args:
-        config: hyper-parameters (default :class:`Config`).
-        device: where everything runs (default ``runtime.get_device()``).
-        progress: show a tqdm bar.
-        callback: called as ``callback(update, history)`` after every update.
+        config: a :class:`Config` (default ``Config()``); ``fields`` replace some of its
+            fields, e.g. ``train(seed=3, num_envs=1024)``.
+        device: where everything runs, resolved by ``runtime.get_device`` (default: CUDA, then
+            MPS, else the CPU; ``RLCOURSE_DEVICE`` overrides).
+        progress: show a tqdm bar over updates.
+        callback: called with the history after every update.
 
     Returns:
-        ``(policy, history)``.
+        A :class:`rlcourse.trainer.History`; ``history.policy`` is the trained policy and
+        ``history.metrics["std"]`` its σ after each update.
     """
-    from tqdm.auto import tqdm
+    config = trainer.make_config(Config, config, fields)
+    device = runtime.get_device(device)
+    bar = tqdm(total=config.max_env_steps, disable=not progress, unit="step", desc="REINFORCE")
+    try:
+        with runtime.torch_threads(config.threads):
+            return _loop(config, device, bar, callback)
+    finally:
+        bar.close()
 
-    cfg = config or Config()
-    device = runtime.get_device() if device is None else torch.device(device)
-    runtime.seed_everything(cfg.seed)
+
+def _loop(config, device, bar, callback) -> History:
+    # --- the loop of notebook 04's cell "reinforce-loop": keep the two identical -------------
+    cfg = config
+    gen = torch.Generator(device).manual_seed(cfg.seed)  # every action draw of training
     env = pendulum.BatchedPendulum(cfg.num_envs, device=device)
-    policy = GaussianPolicy(3, 1, cfg.hidden, cfg.log_std_init).to(device)
+    env.reset(seed=cfg.seed)
+    policy = make_policy(cfg, device)
     optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
-    chunk = cfg.chunk_size or (2048 if env.device.type == "cpu" else 1 << 62)
-    horizon = env.max_episode_steps
-    history = History()
-    obs, _ = env.reset(seed=cfg.seed)
-    start, cpu_start = time.perf_counter(), time.process_time()
-    bar = tqdm(range(cfg.max_updates), disable=not progress, desc="REINFORCE", unit="update")
-    for update in bar:
-        observations, actions, rewards, dones, obs = collect(env, policy, obs, horizon)
-        adv = advantages(rewards, dones, cfg.gamma)
+    history = trainer.History(policy, cfg)
+    while not history.done:
+        # 1. Collect one 200-step episode per environment, sampled by the current policy.
+        obs, actions, rewards, dones = collect(env, policy, env.max_episode_steps, gen)
+        # 2. Returns and advantages: A_t of every step, (T, N).
+        adv = returns.advantages(rewards, dones, cfg.gamma, cfg.advantage)
+        # 3. The surrogate loss -(1/N) sum_i sum_t A_t log pi(a_t|s_t), log pi summed over dims.
+        log_pi = policy.log_prob(obs.flatten(0, 1), actions.flatten(0, 1)).view_as(adv)
+        loss = trainer.surrogate_loss(log_pi, adv, cfg.num_envs)
+        # 4. One optimiser step: descending L ascends J.
         optimizer.zero_grad()
-        accumulate_gradient(policy, observations, actions, adv, chunk)
+        loss.backward()
         optimizer.step()
-
-        steps = (update + 1) * cfg.num_envs * horizon
-        history.env_steps.append(steps)
-        history.train_return.append(float(rewards.sum(0).mean()))
-        history.std.append(float(policy.log_std.detach().exp().mean()))
-        history.wall_s.append(time.perf_counter() - start)
-        if (update + 1) % cfg.eval_every == 0 or update + 1 == cfg.max_updates:
-            score = float(evaluate(policy, cfg.eval_episodes, seed=10_000 + update).mean())
-            history.eval_env_steps.append(steps)
-            history.eval_return.append(score)
-            bar.set_postfix(eval=f"{score:.0f}", sigma=f"{history.std[-1]:.2f}")
-            if score >= cfg.target and history.solved_env_steps is None:
-                history.solved_env_steps = steps
-                history.solved_wall_s = time.perf_counter() - start
-                history.solved_cpu_s = time.process_time() - cpu_start
-            history.stopped = cfg.stop_at is not None and score >= cfg.stop_at
+        # 5. Log; every eval_every updates, evaluate the mean action on fresh episodes.
+        history.log(rewards.numel(), rewards.sum(0), loss, std=policy.log_std.exp().mean())
+        if history.evaluation_due():
+            scores = evaluate(policy, cfg.eval_episodes, history.evaluation_seed())
+            history.record_evaluation(scores.mean())
+        # ------------------------------------------------------------------------------------
+        bar.update(rewards.numel())
+        if history.evaluations:
+            bar.set_postfix(eval=f"{history.evaluations[-1][1]:.0f}",
+                            sigma=f"{history.metrics['std'][-1]:.2f}")
         if callback is not None:
-            callback(update, history)
-        if history.stopped:
-            break
-    bar.close()
-    return policy, history
+            callback(history)
+    return history

@@ -1,177 +1,134 @@
-"""REINFORCE on CartPole-v1 with the NumPy policy of notebook 02, written to be read top to bottom.
+r"""REINFORCE on CartPole-v1 with the NumPy policy of notebook 02, written to be read top to bottom.
 
-One update:
+The same shape as ``torch_trainer`` (a :class:`Config`, a :class:`rlcourse.trainer.History`),
+with notebook 02's hand-written forward and backward passes instead of autograd. One update:
 
-1. run ``num_envs`` environments side by side until each has finished an episode, sampling
-   actions from the softmax policy (:class:`rlcourse.rollout.EpisodeCollector`: episodes still
-   running at the end of a batch are completed in the next, so no step is thrown away);
-2. reward-to-go G_t with discount γ for every step (:func:`rlcourse.returns.reward_to_go`);
-3. advantage A_t = G_t − b_t with b_t the mean of G_t over the episodes still running at step
-   t, then standardised over the batch (mean 0, standard deviation 1)
-   (:func:`rlcourse.returns.batch_mean_baseline`, :func:`rlcourse.returns.normalize`);
-4. the gradient of :math:`\\frac{1}{n}\\sum_{t,i} A_{t,i} \\log\\pi(a_{t,i} \\mid s_{t,i})` by
-   hand (:func:`rlcourse.numpy_policy.policy_gradient`), and one Adam step *up* that gradient.
-
-When the mean return of an update's episodes reaches ``target``, the policy is evaluated on
-``eval_episodes`` fresh episodes, **sampling** its actions as it does in training (the argmax
-would be a different, usually better, policy); training stops once that evaluation reaches
-``target``.
+1. **collect** one whole episode in each of N environments run side by side, every action
+   sampled from the current softmax policy (``rollout.collect_episodes``: on-policy);
+2. **returns and advantages** (``returns.advantages``, default ``"normalized"``: reward-to-go
+   minus the per-step batch mean, standardised);
+3. **the gradient of the objective** :math:`\frac1N\sum_i\sum_t A_{i,t}\log\pi(a_{i,t}\mid
+   s_{i,t})` by hand (``numpy_policy.policy_gradient`` with weights A/N), the surrogate loss
+   being its negative;
+4. **one Adam step up** that gradient (``numpy_policy.Adam(maximize=True)``);
+5. **log**, and when the batch's mean return reaches the target, **evaluate** on fresh episodes,
+   sampling actions as in training (the argmax would be another, usually better, policy).
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-from rlcourse import numpy_policy, returns, rollout
+from rlcourse import numpy_policy, returns, rollout, runtime, trainer
+from rlcourse.trainer import History
 
 CARTPOLE_THRESHOLD = 475.0  # gymnasium's reward_threshold for CartPole-v1
+INIT = 2  # trainer.derive_seed(seed, INIT): the stream of the initial weights
 
 
 @dataclass
-class History:
-    """What :func:`train` did: one entry per update in the lists (``evaluations``: one per
-    evaluation). Field names follow :class:`rlcourse.torch_trainer.History`.
+class Config(trainer.Config):
+    """:class:`rlcourse.trainer.Config` with this trainer's defaults (16 environments, Adam
+    2e-2, one hidden layer of 64: the NumPy policy has exactly one hidden layer)."""
 
-    ``env_steps`` counts every environment step of training, not those of evaluations;
-    ``seconds`` is the wall time since the start after each update, evaluations included;
-    ``entropy`` the policy's mean entropy (nats) on the batch's states after the update.
-    ``solved_at`` is the env-step count of the first evaluation that reached the target
-    (None if none), ``solved_seconds`` its wall time; ``wall_s`` is the whole run's.
-    """
+    num_envs: int = 16
+    lr: float = 2e-2
+    hidden: tuple[int, ...] = (64,)
+    max_env_steps: int = 300_000
 
-    seed: int
-    params: dict[str, np.ndarray]
-    env_steps: list[int] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-    mean_return: list[float] = field(default_factory=list)
-    episode_returns: list[np.ndarray] = field(default_factory=list)
-    entropy: list[float] = field(default_factory=list)
-    evaluations: list[tuple[int, float]] = field(default_factory=list)  # (env_steps, mean)
-    solved_at: int | None = None
-    solved_seconds: float | None = None
-    wall_s: float = 0.0
-
-    @property
-    def solved(self) -> bool:
-        return self.solved_at is not None
-
-    def summary(self) -> dict:
-        """A JSON-friendly summary of the run (for benchmarks/cartpole.py)."""
-        return {"trainer": "numpy", "seed": self.seed, "solved": self.solved,
-                "solved_at": self.solved_at, "solved_seconds": self.solved_seconds,
-                "updates": len(self.env_steps),
-                "env_steps": self.env_steps[-1] if self.env_steps else 0,
-                "wall_s": self.wall_s,
-                "last_eval": self.evaluations[-1][1] if self.evaluations else None}
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if len(self.hidden) != 1:
+            raise ValueError(f"hidden must hold one width (the NumPy policy has one hidden "
+                             f"layer), got {self.hidden!r}")
 
 
 def sampling_policy(params: dict[str, np.ndarray], rng: np.random.Generator):
-    """A function obs (N, D) -> actions (N,) that samples from the softmax policy."""
+    """A function obs (N, D) -> actions (N,) that samples from the softmax policy with ``rng``.
+
+    It reads ``params`` at every call, so it follows updates made to them in place."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
+
     def act(obs: np.ndarray) -> np.ndarray:
         logits, _ = numpy_policy.forward(params, obs)
         return numpy_policy.sample_actions(numpy_policy.softmax(logits), rng)
     return act
 
 
-def advantages(G: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """G_t minus the per-step batch mean b_t, standardised over the real steps; shape (T, N).
+def make_params(envs, config: Config) -> dict[str, np.ndarray]:
+    """Fresh weights of the D-hidden-A tanh softmax policy, drawn from their own stream of
+    ``config.seed``."""
+    n_actions = trainer.require_discrete(envs, "numpy_trainer")
+    rng = np.random.default_rng(trainer.derive_seed(config.seed, INIT))
+    return numpy_policy.init_params(envs.single_observation_space.shape[0], n_actions,
+                                    config.hidden[0], rng)
 
-    ``G`` and ``mask`` have shape (T, N); entries outside the episodes (``mask`` False) are 0.
-    """
-    return returns.normalize(G - returns.batch_mean_baseline(G, mask), mask)
+
+def evaluate(params: dict[str, np.ndarray], env_id: str = "CartPole-v1", episodes: int = 100,
+             seed: int = 0) -> np.ndarray:
+    """Undiscounted returns of ``episodes`` fresh episodes, actions sampled from π; shape
+    (episodes,). ``seed`` seeds the environments and the draws."""
+    return rollout.evaluate(env_id, sampling_policy(params, np.random.default_rng(seed)),
+                            episodes, seed=seed)
 
 
-def train(env_id: str = "CartPole-v1", *, seed: int = 0, max_env_steps: int = 300_000,
-          num_envs: int = 16, lr: float = 2e-2, gamma: float = 0.99,
-          hidden: int | tuple[int] = 64,
-          target: float | None = CARTPOLE_THRESHOLD, eval_episodes: int = 100,
-          progress: bool = False) -> History:
-    """Train a D-hidden-A tanh softmax policy with REINFORCE; returns its :class:`History`.
+def train(config: Config | None = None, *, device=None, progress: bool = False,
+          callback: Callable[[History], None] | None = None, **fields) -> History:
+    """Train the NumPy softmax policy with REINFORCE until solved or out of steps.
 
     Args:
-        env_id: a gymnasium environment with a vector observation and discrete actions.
-        seed: seeds the weights, the action sampling and the environments.
-        max_env_steps: stop after this many training environment steps.
-        num_envs: environments run side by side; each finishes at least one episode per update.
-        lr: Adam's step size (ascent). gamma: discount of the reward-to-go.
-        hidden: width of the hidden layer (an int, or a 1-tuple as torch_trainer takes).
-        target: evaluate once a batch's mean return reaches it, stop once the mean return of
-            ``eval_episodes`` evaluation episodes does; None never evaluates.
-        progress: show a tqdm bar over env steps.
+        config: a :class:`Config` (default ``Config()``); ``fields`` replace some of its
+            fields, e.g. ``train(seed=1)``.
+        device: must resolve (``runtime.get_device``) to the CPU, or be None: NumPy runs there.
+        progress: show a tqdm bar over environment steps.
+        callback: called with the history after every update.
+
+    Returns:
+        A :class:`rlcourse.trainer.History`; ``history.policy`` is the parameter dict.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if not isinstance(max_env_steps, (int, np.integer)) or max_env_steps < 1:
-        raise ValueError(f"max_env_steps must be a positive integer, got {max_env_steps!r}")
-    if isinstance(hidden, tuple):
-        if len(hidden) != 1:
-            raise ValueError(f"hidden must be an int or a 1-tuple (the NumPy policy has one "
-                             f"hidden layer), got {hidden!r}")
-        hidden = hidden[0]
-    if isinstance(hidden, bool) or not isinstance(hidden, (int, np.integer)) or hidden < 1:
-        raise ValueError(f"hidden must be a positive integer, got {hidden!r}")
-    start = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    envs = rollout.make_vec(env_id, num_envs)
-    obs_dim = envs.single_observation_space.shape[0]
-    n_actions = int(envs.single_action_space.n)
-    params = numpy_policy.init_params(obs_dim, n_actions, hidden, rng)
-    optimiser = numpy_policy.Adam(params, lr=lr, maximize=True)
-    act = sampling_policy(params, rng)  # reads params, which Adam updates in place
-    collector = rollout.EpisodeCollector(envs, seed=int(seed))
-    history = History(seed=int(seed), params=params)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=max_env_steps, unit="step", desc=f"seed {seed}")
+    config = trainer.make_config(Config, config, fields)
+    if device is not None and runtime.get_device(device).type != "cpu":
+        raise ValueError(f"device must be the CPU (or None): the NumPy trainer runs in NumPy, "
+                         f"got {device!r}")
+    from tqdm.auto import tqdm
 
-    steps = 0
-    update = 0
+    envs = rollout.make_vec(config.env_id, config.num_envs)
+    bar = tqdm(total=config.max_env_steps, disable=not progress, unit="step",
+               desc=f"seed {config.seed}")
     try:
-        while steps < max_env_steps:
-            # 1. at least one whole episode per environment, all N actions in one forward pass
-            batch = collector.collect(act)
-            steps += batch.env_steps
-
-            # 2-3. reward-to-go, baseline, standardisation: one weight per real step
-            G = returns.reward_to_go(batch.rewards, gamma, batch.dones)
-            adv = advantages(G, batch.mask)
-
-            # 4. gradient of the mean of A_t log π(a_t|s_t) over the real steps, then ascend
+        cfg = config
+        rng = np.random.default_rng(cfg.seed)  # every action draw of training
+        params = make_params(envs, cfg)
+        optimiser = numpy_policy.Adam(params, lr=cfg.lr, maximize=True)  # updates params in place
+        history = History(params, cfg)
+        envs.reset(seed=cfg.seed)
+        while not history.done:
+            # 1. Collect one episode per environment, every action sampled by the current policy.
+            batch = rollout.collect_episodes(envs, sampling_policy(params, rng))
             m = batch.mask
-            _, grads = numpy_policy.policy_gradient(params, batch.obs[m],
-                                                    batch.actions[m].astype(np.int64),
-                                                    adv[m] / m.sum())
+            # 2. Returns and advantages: A_t of every step, (T, N).
+            adv = returns.advantages(batch.rewards, batch.dones, cfg.gamma, cfg.advantage,
+                                     mask=m)
+            # 3. The objective (1/N) sum_i sum_t A_t log pi(a_t|s_t) and its gradient, by hand.
+            objective, grads = numpy_policy.policy_gradient(
+                params, batch.obs[m], batch.actions[m].astype(np.int64), adv[m] / cfg.num_envs)
+            # 4. One Adam step up the gradient.
             optimiser.step(grads)
-            update += 1
-
-            # bookkeeping
-            logits, _ = numpy_policy.forward(params, batch.obs[m])
-            p = numpy_policy.softmax(logits)
-            history.env_steps.append(steps)
-            history.mean_return.append(float(batch.returns.mean()))
-            history.episode_returns.append(batch.returns.copy())
-            history.entropy.append(float(-(p * numpy_policy.log_softmax(logits)).sum(1).mean()))
-            if bar is not None:
-                bar.update(batch.env_steps)
-                bar.set_postfix(mean_return=f"{batch.returns.mean():.0f}")
-
-            if target is not None and batch.returns.mean() >= target:
-                score = rollout.evaluate(env_id, sampling_policy(params, rng), eval_episodes,
-                                         seed=int(seed) + 10_000 + update).mean()
-                history.evaluations.append((steps, float(score)))
-                if score >= target:
-                    history.solved_at = steps
-                    history.solved_seconds = time.perf_counter() - start
-            history.seconds.append(time.perf_counter() - start)
-            if history.solved:
-                break
+            # 5. Log (the loss is minus the objective); evaluate once the batch looks solved.
+            history.log(batch.env_steps, batch.returns, -objective)
+            if history.evaluation_due():
+                scores = evaluate(params, cfg.env_id, cfg.eval_episodes,
+                                  history.evaluation_seed())
+                history.record_evaluation(scores.mean())
+            bar.update(batch.env_steps)
+            bar.set_postfix(mean_return=f"{history.mean_return[-1]:.0f}")
+            if callback is not None:
+                callback(history)
     finally:
         envs.close()
-        if bar is not None:
-            bar.close()
-    history.wall_s = time.perf_counter() - start
+        bar.close()
     return history

@@ -6,6 +6,11 @@ padded: column ``i`` holds environment ``i``'s first episode, ``mask[t, i]`` say
 belongs to it. Environments that finish early keep running (a vector env steps all of its
 sub-environments), and those extra steps are counted in ``env_steps`` but masked out.
 
+On-policy by construction: every call starts new episodes, so every step of a batch was sampled
+by the policy passed to that call (the course's convention §5). Keeping the steps that finished
+environments take while the others run, for the next batch, would save those steps but score
+them under a policy that did not sample them.
+
 The vector environment must autoreset in gymnasium's ``SAME_STEP`` mode (what :func:`make_vec`
 creates by default: every step returned is a real transition, and the observation returned with
 ``terminated | truncated`` already belongs to the next episode) or in ``NEXT_STEP`` mode (as
@@ -16,12 +21,13 @@ count it as an environment step).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
+
+from rlcourse import validate
 
 Policy = Callable[[np.ndarray], np.ndarray]
 
@@ -38,11 +44,8 @@ def make_vec(env_id: str, num_envs: int, vectorization_mode: str = "sync",
     gymnasium has one (CartPole-v1: the same dynamics in NumPy arrays, several times faster per
     step; NEXT_STEP autoreset). ``kwargs`` go to the environment(s).
     """
-    if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
-    if vectorization_mode not in VECTORIZATION_MODES:
-        raise ValueError(f"vectorization_mode must be one of {VECTORIZATION_MODES}, "
-                         f"got {vectorization_mode!r}")
+    num_envs = validate.integer("num_envs", num_envs, low=1)
+    validate.choice("vectorization_mode", vectorization_mode, VECTORIZATION_MODES)
     if vectorization_mode == "vector_entry_point":
         return gym.make_vec(env_id, num_envs=int(num_envs),
                             vectorization_mode="vector_entry_point", **kwargs)
@@ -116,6 +119,9 @@ def collect_episodes(envs: gym.vector.VectorEnv, policy: Policy, seed: int | Non
         An :class:`EpisodeBatch`.
     """
     next_step = _check_autoreset(envs) == gym.vector.AutoresetMode.NEXT_STEP
+    if seed is not None:
+        seed = validate.integer("seed", seed, low=0)
+    max_steps = validate.integer("max_steps", max_steps, low=1)
     n = envs.num_envs
     obs, _ = envs.reset(seed=seed)
     active = np.ones(n, dtype=bool)
@@ -147,118 +153,12 @@ def collect_episodes(envs: gym.vector.VectorEnv, policy: Policy, seed: int | Non
                         returns=rew_b.sum(axis=0), env_steps=env_steps)
 
 
-class EpisodeCollector:
-    """Whole episodes from a vector environment, wasting no step: the stateful collector.
-
-    :func:`collect_episodes` resets every environment at each call, so the steps an environment
-    takes after its episode ended (while the others finish theirs) are thrown away. This
-    collector keeps them: each call runs the environments until every one of them has finished
-    at least one episode, returns *all* episodes that finished during the call, and carries the
-    episodes still in progress over to the next call, where they are completed. Every step taken
-    ends up in exactly one batch, so ``sum(batch.lengths) == batch.env_steps`` over a run, up to
-    the episodes still in progress at its end.
-
-    The price: a carried-over episode's first steps were sampled by the policy of the previous
-    call (slightly off-policy, like the rollouts of A2C or PPO that continue across updates).
-
-    Args:
-        envs: a gymnasium vector environment autoresetting in SAME_STEP or NEXT_STEP mode
-            (see :func:`make_vec`).
-        seed: passed to ``envs.reset`` on the first call only.
-    """
-
-    def __init__(self, envs: gym.vector.VectorEnv, seed: int | None = None):
-        self._next_step = _check_autoreset(envs) == gym.vector.AutoresetMode.NEXT_STEP
-        self.envs = envs
-        self.seed = seed
-        self._obs: np.ndarray | None = None
-        # per environment: [obs, actions, rewards, terminated, truncated] of its open episode
-        self._open: list[list[np.ndarray]] = [[np.zeros(0)] * 5 for _ in range(envs.num_envs)]
-        # NEXT_STEP mode: environments whose next step() only resets them (no transition)
-        self._resetting = np.zeros(envs.num_envs, dtype=bool)
-
-    def collect(self, policy: Policy, max_steps: int = 100_000) -> EpisodeBatch:
-        """Step until each environment has finished an episode; return all finished episodes.
-
-        The batch has one column per finished episode (at least ``num_envs``), ordered by
-        environment and then by time; ``env_steps`` counts the steps taken during this call.
-        """
-        n = self.envs.num_envs
-        if self._obs is None:
-            self._obs, _ = self.envs.reset(seed=self.seed)
-        # The loop only records whole vector steps; cutting them into episodes happens once,
-        # after it, with array operations (a Python loop over environments per step would cost
-        # as much as the environment step itself).
-        steps: list[tuple] = []
-        finished = np.zeros(n, dtype=bool)
-        for _ in range(max_steps):
-            obs = self._obs
-            actions = _actions(policy, obs, n)
-            self._obs, rewards, terminated, truncated, _ = self.envs.step(actions)
-            real = ~self._resetting  # NEXT_STEP: a reset step is no transition
-            ended = (terminated | truncated) & real
-            steps.append((obs, actions, rewards, terminated, truncated, real))
-            if self._next_step:
-                self._resetting = ended
-            finished |= ended
-            if finished.all():
-                break
-        else:
-            raise RuntimeError(f"{int(n - finished.sum())} environment(s) still running "
-                               f"after max_steps={max_steps} vector steps")
-        columns = [np.stack(x, axis=1) for x in zip(*steps)]  # each (N, T, ...)
-        real = columns.pop()
-        env_steps = int(real.sum())
-        episodes = []
-        for i in range(n):
-            run = [c[i][real[i]] for c in columns]  # env i's transitions, in order
-            if len(self._open[i][0]):  # the episode carried over from the last call
-                run = [np.concatenate((old, new)) for old, new in zip(self._open[i], run)]
-            bounds = [0, *(np.flatnonzero(run[3] | run[4]) + 1)]
-            episodes += [[x[a:b] for x in run] for a, b in itertools.pairwise(bounds)]
-            self._open[i] = [x[bounds[-1]:] for x in run]
-        return _pad(episodes, env_steps)
-
-    @property
-    def open_steps(self) -> int:
-        """Steps of the episodes still in progress (they go into the next batch)."""
-        return sum(len(run[0]) for run in self._open)
-
-
 def _check_autoreset(envs: gym.vector.VectorEnv) -> gym.vector.AutoresetMode:
     mode = envs.metadata.get("autoreset_mode")
     if mode not in (gym.vector.AutoresetMode.SAME_STEP, gym.vector.AutoresetMode.NEXT_STEP):
         raise ValueError("envs must autoreset in SAME_STEP or NEXT_STEP mode (create it with "
                          f"rlcourse.rollout.make_vec), got autoreset_mode={mode!r}")
     return mode
-
-
-def _actions(policy: Policy, obs: np.ndarray, n: int) -> np.ndarray:
-    actions = np.asarray(policy(obs))
-    if actions.shape[:1] != (n,):
-        raise ValueError(f"policy must return one action per environment, shape ({n}, ...), "
-                         f"got shape {actions.shape}")
-    return actions
-
-
-def _pad(episodes: list[list[np.ndarray]], env_steps: int) -> EpisodeBatch:
-    """Episodes as [obs, actions, rewards, terminated, truncated] arrays -> a padded batch."""
-    lengths = np.array([len(e[0]) for e in episodes])
-    T, N = int(lengths.max()), len(episodes)
-    mask = np.arange(T)[:, None] < lengths[None, :]
-    obs0, act0 = episodes[0][0], episodes[0][1]
-    obs = np.zeros((T, N, *obs0.shape[1:]), dtype=obs0.dtype)
-    actions = np.zeros((T, N, *act0.shape[1:]), dtype=act0.dtype)
-    rewards = np.zeros((T, N))
-    terminated = np.zeros((T, N), dtype=bool)
-    truncated = np.zeros((T, N), dtype=bool)
-    for i, (o, a, r, term, trunc) in enumerate(episodes):
-        k = len(o)
-        obs[:k, i], actions[:k, i], rewards[:k, i] = o, a, r
-        terminated[k - 1, i], truncated[k - 1, i] = term[-1], trunc[-1]
-    return EpisodeBatch(obs=obs, actions=actions, rewards=rewards, mask=mask,
-                        terminated=terminated, truncated=truncated, lengths=lengths,
-                        returns=rewards.sum(axis=0), env_steps=env_steps)
 
 
 def evaluate(env_id: str, policy: Policy, n_episodes: int = 100, seed: int = 0,
@@ -270,6 +170,8 @@ def evaluate(env_id: str, policy: Policy, n_episodes: int = 100, seed: int = 0,
     implementation of the environment where there is one and no ``make_kwargs`` are given
     (CartPole-v1: the same dynamics, much faster), else to ``"sync"``.
     """
+    n_episodes = validate.integer("n_episodes", n_episodes, low=1)
+    seed = validate.integer("seed", seed, low=0)
     if vectorization_mode is None:
         vectorization_mode = "sync" if make_kwargs else fastest_mode(env_id)
     envs = make_vec(env_id, n_episodes, vectorization_mode=vectorization_mode, **make_kwargs)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 
 import numpy as np
+
+from rlcourse import validate
 
 _DEVICES = ("cpu", "cuda", "mps")
 
@@ -31,35 +34,70 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def get_device(prefer: str | None = None):
-    """The torch device the course trains on: CUDA, then Apple's MPS, else the CPU.
+def get_device(device=None):
+    """The torch device to train on: resolves ``None``/``"auto"``, a name, or a ``torch.device``.
 
-    The environment variable ``RLCOURSE_DEVICE`` (e.g. ``cpu`` or ``cuda:1``) overrides the
-    choice, and so does ``prefer``; both must name a device that is available.
+    ``None`` or ``"auto"``: the environment variable ``RLCOURSE_DEVICE`` (e.g. ``cpu`` or
+    ``cuda:1``) if it is set, else CUDA, then Apple's MPS, else the CPU. A name (``"cpu"``,
+    ``"cuda"``, ``"cuda:1"``, ``"mps"``) or a ``torch.device`` is checked and returned as a
+    ``torch.device``; it must be available.
 
-    Returns:
-        A ``torch.device``.
+    Raises:
+        TypeError: ``device`` is neither None, a string nor a ``torch.device``.
+        ValueError: an unknown device name (in ``device`` or ``RLCOURSE_DEVICE``).
+        RuntimeError: the device named is not available on this machine.
     """
     import torch
 
-    wanted = prefer if prefer is not None else os.environ.get("RLCOURSE_DEVICE")
-    if wanted:
-        kind = wanted.split(":")[0]
-        if kind not in _DEVICES:
-            raise ValueError(
-                f"RLCOURSE_DEVICE/prefer must name one of {', '.join(_DEVICES)} "
-                f"(optionally with ':index'), got {wanted!r}"
-            )
-        if kind == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError(f"device {wanted!r} was asked for, but CUDA is not available")
-        if kind == "mps" and not _mps_available():
-            raise RuntimeError(f"device {wanted!r} was asked for, but MPS is not available")
-        return torch.device(wanted)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if _mps_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    source = "device"
+    if device is None or (isinstance(device, str) and device == "auto"):
+        device = os.environ.get("RLCOURSE_DEVICE") or None
+        source = "RLCOURSE_DEVICE"
+        if device is None:
+            if torch.cuda.is_available():
+                return torch.device("cuda")
+            if _mps_available():
+                return torch.device("mps")
+            return torch.device("cpu")
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str):
+        raise TypeError(f"device must be None, 'auto', a device name such as 'cpu' or 'cuda:0', "
+                        f"or a torch.device, got {type(device).__name__} {device!r}")
+    kind, _, index = device.partition(":")
+    if kind not in _DEVICES or (index and not index.isdigit()):
+        raise ValueError(f"{source} must name one of {', '.join(_DEVICES)} (optionally with "
+                         f"':index'), got {device!r}")
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"{source}={device!r} asks for CUDA, but CUDA is not available")
+        if index and int(index) >= torch.cuda.device_count():
+            raise RuntimeError(f"{source}={device!r}: this machine has "
+                               f"{torch.cuda.device_count()} CUDA device(s)")
+    if kind == "mps" and not _mps_available():
+        raise RuntimeError(f"{source}={device!r} asks for MPS, but MPS is not available")
+    return torch.device(device)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Run the block with ``torch.set_num_threads(n)`` (None: leave it), then restore the count.
+
+    The trainers use 1: their tensors are small, and on a 2-core machine that is also busy, two
+    threads that wait for each other at every operation make training many times slower.
+    """
+    import torch
+
+    if n is None:
+        yield
+        return
+    n = validate.integer("threads", n, low=1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _mps_available() -> bool:
@@ -88,8 +126,11 @@ def environment_report(packages: tuple[str, ...] = COURSE_PACKAGES) -> dict[str,
 def check_environment() -> bool:
     """Print the course's packages with their versions and the device; name what is missing.
 
+    A bad ``RLCOURSE_DEVICE`` (unknown name, or a device this machine lacks) is reported as a
+    finding, with what to do, rather than raised.
+
     Returns:
-        True when every package is installed.
+        True when every package is installed and the device can be used.
     """
     import platform
 
@@ -98,11 +139,17 @@ def check_environment() -> bool:
     for name, ver in report.items():
         print(f"{name:<11} {ver or 'MISSING'}")
     missing = [name for name, ver in report.items() if ver is None]
+    device_ok = True
     if "torch" not in missing:
-        print(f"device      {get_device()}")
+        try:
+            print(f"device      {get_device()}")
+        except (ValueError, RuntimeError) as err:
+            device_ok = False
+            print(f"device      PROBLEM: {err}.\n            Unset RLCOURSE_DEVICE or set it to "
+                  f"a device of this machine (e.g. RLCOURSE_DEVICE=cpu), then restart the kernel.")
     if missing:
         print(f"\nMissing: {', '.join(missing)}. Install the course with `make lab` (or "
               f"`pip install -e '.[test,grade]'` in the repository), then restart the kernel.")
-    else:
+    elif device_ok:
         print("\nAll set.")
-    return not missing
+    return not missing and device_ok

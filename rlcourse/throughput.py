@@ -12,15 +12,19 @@ import numpy as np
 
 
 def batched_pendulum(num_envs: int, device=None, min_s: float = 0.3) -> dict:
-    """Steps/s of ``rlcourse.envs.pendulum.BatchedPendulum`` with ``num_envs`` environments.
+    """Steps/s of ``rlcourse.envs.pendulum.BatchedPendulum`` with ``num_envs`` environments on
+    ``device`` (None: the CPU; a name or a ``torch.device``, resolved by ``runtime.get_device``).
 
     On CUDA the clock stops only after the device has finished (``torch.cuda.synchronize``).
     """
     import torch
 
+    from rlcourse import runtime, validate
     from rlcourse.envs import pendulum
 
-    device = torch.device(device or "cpu")
+    num_envs = validate.integer("num_envs", num_envs, low=1)
+    min_s = validate.number("min_s", min_s, low=0.0)
+    device = runtime.get_device("cpu" if device is None else device)
     env = pendulum.BatchedPendulum(num_envs, device=device)
     env.reset(seed=0)
     actions = torch.zeros(num_envs, 1, device=device)
@@ -44,6 +48,10 @@ def gymnasium_vector(env_id: str = "Pendulum-v1", num_envs: int = 16, min_s: flo
     """Steps/s of gymnasium's ``SyncVectorEnv`` of ``num_envs`` copies of ``env_id`` (a Box action)."""
     import gymnasium as gym
 
+    from rlcourse import validate
+
+    num_envs = validate.integer("num_envs", num_envs, low=1)
+    min_s = validate.number("min_s", min_s, low=0.0)
     envs = gym.vector.SyncVectorEnv([lambda: gym.make(env_id)] * num_envs)
     envs.reset(seed=0)
     actions = np.zeros((num_envs, *envs.single_action_space.shape), dtype=np.float32)

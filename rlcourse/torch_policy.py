@@ -54,26 +54,24 @@ class CategoricalPolicy(nn.Module):
         """The action distribution at each observation (argument validation off: ~8x faster)."""
         return Categorical(logits=self(obs), validate_args=False)
 
-    def act(self, obs: np.ndarray, greedy: bool = False) -> np.ndarray:
+    def act(self, obs: np.ndarray, greedy: bool = False, *,
+            generator: torch.Generator | None = None) -> np.ndarray:
         """Sample one action per row of ``obs`` (N, obs_dim), NumPy in and out: shape (N,).
 
         This is the ``policy`` a rollout collector calls once per vector step: one forward pass
-        for all N environments. ``greedy=True`` takes the most probable action instead.
+        for all N environments, no gradient. Actions are drawn from softmax(f_θ(s)) with
+        ``torch.multinomial`` and ``generator`` (on the policy's device; None: torch's global
+        generator). ``greedy=True`` takes the most probable action instead.
         """
-        first = self.net[0].weight  # (not next(self.parameters()): ~20 µs a call)
+        first = self.net[0].weight
         x = torch.as_tensor(obs, dtype=first.dtype, device=first.device)
         if x.ndim != 2 or x.shape[1] != self.obs_dim:
             raise ValueError(f"obs must have shape (N, {self.obs_dim}), got {tuple(x.shape)}")
         with torch.no_grad():
-            logits = self._logits_without_module_calls(x)
-            if not greedy:
-                # The Gumbel-max trick: with g_a = −log(−log u_a), u_a ~ U(0, 1) independent,
-                # argmax_a (z_a + g_a) is distributed as softmax(z), the same distribution as
-                # Categorical(logits=z).sample() in a few in-place tensor operations: this runs
-                # once per vector step, next to an environment step of similar cost.
-                u = torch.rand_like(logits).clamp_(min=torch.finfo(logits.dtype).tiny)
-                logits = logits - u.log_().neg_().log_()
-            return logits.argmax(-1).cpu().numpy()
+            probs = torch.softmax(self(x), dim=-1)
+            if greedy:
+                return probs.argmax(-1).cpu().numpy()
+            return torch.multinomial(probs, 1, generator=generator)[:, 0].cpu().numpy()
 
     def numpy_sampler(self, rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
         """A snapshot of the policy as a NumPy function: obs (N, obs_dim) -> sampled actions (N,).
@@ -82,8 +80,8 @@ class CategoricalPolicy(nn.Module):
         one after each), run in NumPy, actions drawn with ``rng``
         (``numpy_policy.sample_from_logits``). Why: sampling needs no gradient, and a torch call
         on a dozen rows costs ~15 µs of dispatch next to an environment step, more than its
-        arithmetic; the forward pass here is a few NumPy calls. The trainer samples through it on
-        the CPU (``torch_trainer.train(acting="numpy")``).
+        arithmetic; the forward pass here is a few NumPy calls. (The trainer does not use it: its
+        loop samples with :meth:`act`, and still meets the course's speed target.)
         """
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
@@ -110,18 +108,6 @@ class CategoricalPolicy(nn.Module):
             return numpy_policy.sample_from_logits(x, rng)
 
         return act
-
-    def _logits_without_module_calls(self, x: torch.Tensor) -> torch.Tensor:
-        """``self(x)``, layer by layer with ``F.linear`` and ``torch.tanh``: in a 4-64-2 MLP
-        called once per vector step, calling three nn.Modules is a fifth of the sampling time."""
-        for layer in self.net:
-            if isinstance(layer, nn.Linear):
-                x = F.linear(x, layer.weight, layer.bias)
-            elif isinstance(layer, nn.Tanh):
-                x = torch.tanh(x)
-            else:
-                x = layer(x)
-        return x
 
 
 _NUMPY_ACTIVATIONS = {nn.Tanh: np.tanh, nn.ReLU: lambda x: np.maximum(x, 0.0)}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlcourse import returns, rollout, torch_trainer
+from rlcourse import returns, rollout
 
 # two columns: a 3-step episode, and a 2-step episode followed by padding
 REWARDS = np.array([[1.0, 2.0], [0.0, 1.0], [3.0, 0.0]])
@@ -74,11 +74,15 @@ def make_batch():
                                 returns=rewards.sum(0), env_steps=9)
 
 
-def test_trainer_advantage_variants_by_hand():
+@pytest.mark.parametrize("as_torch", [False, True])
+def test_advantage_variants_by_hand(as_torch):
     batch, gamma = make_batch(), 0.5
     g = np.array([[1.75, 1.5, 1.0], [1.5, 1.0, 0.0], [1.0, 0.0, 0.0]])  # reward-to-go
-    adv = {k: torch_trainer.advantages(batch, gamma, k, values=np.ones((3, 3)))
-           for k in torch_trainer.ADVANTAGES}
+    conv = torch.as_tensor if as_torch else np.asarray
+    adv = {k: np.asarray(returns.advantages(
+        conv(batch.rewards), conv(batch.dones), gamma, k, mask=conv(batch.mask),
+        values=conv(np.ones((3, 3))) if k == "value_baseline" else None))
+        for k in returns.ADVANTAGES}
     np.testing.assert_allclose(adv["reward_to_go"], g)
     np.testing.assert_allclose(adv["whole_episode"], [[1.75, 1.5, 1], [1.75, 1.5, 0],
                                                       [1.75, 0, 0]])
@@ -89,10 +93,28 @@ def test_trainer_advantage_variants_by_hand():
     np.testing.assert_allclose(adv["value_baseline"], (g - 1) * batch.mask)
     a = adv["normalized"][batch.mask]
     assert a.mean() == pytest.approx(0, abs=1e-12) and a.std() == pytest.approx(1, rel=1e-6)
+
+
+def test_advantages_refuses_what_it_cannot_use():
+    batch = make_batch()
+    r, d = batch.rewards, batch.dones
     with pytest.raises(ValueError, match="kind must be one of"):
-        torch_trainer.advantages(batch, gamma, "gae")
+        returns.advantages(r, d, 0.5, "gae")
     with pytest.raises(ValueError, match="needs values"):
-        torch_trainer.advantages(batch, gamma, "value_baseline")
+        returns.advantages(r, d, 0.5, "value_baseline")
+    with pytest.raises(ValueError, match="values must have the shape"):
+        returns.advantages(r, d, 0.5, "value_baseline", values=np.ones(3))
+    with pytest.raises(ValueError, match="only used by kind='value_baseline'"):
+        returns.advantages(r, d, 0.5, "reward_to_go", values=np.ones((3, 3)))
+    with pytest.raises(ValueError, match="mask must have the shape"):
+        returns.advantages(r, d, 0.5, mask=np.ones((3, 1), bool))
+
+
+def test_advantages_without_dones_or_mask_is_one_episode_per_column():
+    r = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    got = returns.advantages(r, None, 1.0, "reward_to_go")
+    torch.testing.assert_close(got, torch.tensor([[4.0, 6.0], [3.0, 4.0]]))
+    assert got.dtype == torch.float32  # the type and dtype of the rewards
 
 
 def test_a_baseline_leaves_the_expected_gradient_unchanged():

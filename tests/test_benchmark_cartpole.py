@@ -38,7 +38,7 @@ def test_table_reports_ratio_and_unsolved():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("trainer", ["per_episode", "batched", "batched_torch_acting"])
+@pytest.mark.parametrize("trainer", ["per_episode", "batched", "numpy"])
 def test_json_lines_of_capped_runs(trainer):
     out = subprocess.run([sys.executable, str(PATH), "--trainers", trainer, "--seeds", "1",
                           "--cap-steps", "1500", "--json"], capture_output=True, text=True,
@@ -53,3 +53,9 @@ def test_json_lines_of_capped_runs(trainer):
 def test_unknown_trainer_is_an_error():
     with pytest.raises(SystemExit):
         bench.main(["--trainers", "ppo"])
+
+
+def test_on_policy_fraction_is_measured_and_is_one():
+    r = bench.on_policy_fraction(seed=0, cap_steps=1500)
+    assert r["updates"] >= 2 and r["steps_in_updates"] >= 12 * 9  # at least 9 steps an episode
+    assert r["sampled_by_the_updated_policy"] == r["steps_in_updates"] and r["fraction"] == 1.0

@@ -156,40 +156,57 @@ def test_collect_stores_sampled_unclipped_actions_and_env_rewards():
     torch.manual_seed(0)
     policy = gp.GaussianPolicy(3, 1, (8,), log_std_init=1.0)  # σ = e: many |a| > 2
     env = pendulum.BatchedPendulum(6)
-    obs, _ = env.reset(seed=0)
-    o, a, r, d, _ = gt.collect(env, policy, obs, 200)
+    env.reset(seed=0)
+    o, a, r, d = gt.collect(env, policy, 200, torch.Generator().manual_seed(1))
     assert o.shape == (200, 6, 3) and a.shape == (200, 6, 1) and r.shape == (200, 6)
     assert (a.abs() > 2).any()  # stored as sampled: the env clips, the policy's log π does not
     assert d[-1].all() and not d[:-1].any()  # one whole episode, truncated at 200
     replay = pendulum.BatchedPendulum(6)
     replay.reset(seed=0)
+    torch.testing.assert_close(replay.reset()[0], o[0])  # collect starts fresh episodes
     for t in range(3):
         torch.testing.assert_close(replay.step(a[t])[1], r[t])
+    again = pendulum.BatchedPendulum(6)
+    again.reset(seed=0)
+    torch.testing.assert_close(gt.collect(again, policy, 200, torch.Generator().manual_seed(1))[1],
+                               a)  # the generator, not the global RNG, draws the actions
 
 
-def test_advantages_use_a_per_time_step_baseline_and_are_normalised():
-    g = torch.Generator().manual_seed(0)
-    rewards = torch.randn(5, 8, generator=g, dtype=torch.float64)
-    dones = torch.zeros(5, 8, dtype=torch.bool)
-    adv = gt.advantages(rewards, dones, 0.9)
-    assert abs(adv.mean().item()) < 1e-12 and adv.std(correction=0).item() == pytest.approx(1.0)
-    # after subtracting b_t = mean_n G_t, every time step's column-mean is zero
-    torch.testing.assert_close(adv.mean(1), torch.zeros(5, dtype=torch.float64))
+def test_act_samples_with_the_generator_given_and_leaves_the_global_rng_alone():
+    policy = gp.GaussianPolicy(3, 2, (8,), log_std_init=-1.0)
+    obs = torch.zeros(20_000, 3)
+    state = torch.get_rng_state()
+    a = policy.act(obs, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(torch.get_rng_state(), state)
+    torch.testing.assert_close(a, policy.act(obs, generator=torch.Generator().manual_seed(0)))
+    mean, log_std = policy.mean_and_log_std(obs[:1])
+    torch.testing.assert_close(a.mean(0), mean[0].detach(), atol=0.01, rtol=0)
+    torch.testing.assert_close(a.std(0), log_std.exp().detach(), atol=0.01, rtol=0)
+    torch.testing.assert_close(policy.act(obs[:2], deterministic=True), mean.detach().expand(2, 2))
 
 
-def test_chunked_gradient_equals_one_pass():
-    torch.manual_seed(0)
-    policy = gp.GaussianPolicy(3, 1, (8,)).double()
-    obs = torch.randn(10, 4, 3, dtype=torch.float64)
-    act = torch.randn(10, 4, 1, dtype=torch.float64)
-    adv = torch.randn(10, 4, dtype=torch.float64)
-    gt.accumulate_gradient(policy, obs, act, adv, chunk_size=7)
-    chunked = [p.grad.clone() for p in policy.parameters()]
-    policy.zero_grad()
-    gt.reinforce_loss(policy.log_prob(obs.reshape(-1, 3), act.reshape(-1, 1)),
-                      adv.reshape(-1)).backward()
-    for c, p in zip(chunked, policy.parameters()):
-        torch.testing.assert_close(c, p.grad, rtol=1e-10, atol=1e-12)
+@pytest.mark.parametrize("fn", [gp.gaussian_log_prob, gp.gaussian_log_prob_grads])
+def test_log_density_refuses_shapes_that_would_broadcast_wrongly(fn):
+    a = torch.zeros(5, 1)
+    with pytest.raises(ValueError, match=r"mean must have the shape of actions \(5, 1\)"):
+        fn(a, torch.zeros(5), torch.zeros(1))  # (5, 1) - (5,) would be (5, 5)
+    with pytest.raises(ValueError, match=r"mean must have the shape of actions \(5,\)"):
+        fn(torch.zeros(5), torch.zeros(5, 1), torch.zeros(1))
+    with pytest.raises(ValueError, match="log_std must have shape"):
+        fn(a, a, torch.zeros(5))
+
+
+def test_surrogate_loss_refuses_mismatched_shapes_and_gradient_carrying_advantages():
+    from rlcourse import trainer
+
+    with pytest.raises(ValueError, match="log_probs and advantages must have the same shape"):
+        trainer.surrogate_loss(torch.zeros(5), torch.zeros(5, 1), 1)
+    with pytest.raises(ValueError, match="advantages carry gradient"):
+        trainer.surrogate_loss(torch.zeros(5), torch.zeros(5, requires_grad=True), 1)
+    with pytest.raises(ValueError, match="num_episodes"):
+        trainer.surrogate_loss(torch.zeros(5), torch.zeros(5), 0)
+    with pytest.raises(TypeError, match=r"log_probs must be a torch\.Tensor"):
+        trainer.surrogate_loss(np.zeros(5), torch.zeros(5), 1)
 
 
 def test_torch_and_gymnasium_evaluations_agree():
@@ -203,23 +220,7 @@ def test_torch_and_gymnasium_evaluations_agree():
     assert gap < 4 * math.hypot(ours.std().item() / math.sqrt(200), theirs.std() / 10)
 
 
-def test_train_loop_mechanics_on_a_tiny_config():
-    cfg = gt.Config(num_envs=8, hidden=(8,), max_updates=3, eval_every=2, eval_episodes=4,
-                    target=-1e9, stop_at=None, seed=1)
-    policy, history = gt.train(cfg, device="cpu", progress=False)
-    assert next(policy.parameters()).device.type == "cpu"
-    assert history.env_steps == [1600, 3200, 4800]
-    assert history.eval_env_steps == [3200, 4800]  # every 2 updates and after the last one
-    assert history.solved_env_steps == 3200 and not history.stopped
-    assert len(history.train_return) == len(history.std) == 3
-    # stop_at reached at the first evaluation: training ends there
-    cfg = gt.Config(num_envs=8, hidden=(8,), max_updates=10, eval_every=1, eval_episodes=4,
-                    target=-1e9, stop_at=-1e9, seed=1)
-    _, early = gt.train(cfg, device="cpu", progress=False)
-    assert early.stopped and len(early.env_steps) == 1
-    # same seed, same run
-    _, history2 = gt.train(gt.Config(**{**cfg.__dict__, "stop_at": None, "max_updates": 3,
-                                        "eval_every": 2}), device="cpu", progress=False)
-    _, history3 = gt.train(gt.Config(**{**cfg.__dict__, "stop_at": None, "max_updates": 3,
-                                        "eval_every": 2}), device="cpu", progress=False)
-    assert history2.train_return == history3.train_return
+def test_training_stops_at_target_plus_margin():
+    early = gt.train(num_envs=8, hidden=(8,), eval_every=1, eval_episodes=4, target=-1e9,
+                     stop_margin=0.0, seed=1, device="cpu")
+    assert early.stopped and len(early.env_steps) == 1 and early.solved_at == 1600

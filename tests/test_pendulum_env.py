@@ -137,3 +137,16 @@ def test_spaces_follow_pendulum_v1():
     assert env.single_action_space == reference.action_space
     assert env.single_observation_space == reference.observation_space
     assert env.action_space.shape == (5, 1) and env.observation_space.shape == (5, 3)
+
+
+def test_sizes_accept_numpy_integers_and_bad_values_are_named():
+    env = pendulum.BatchedPendulum(np.int64(3), max_episode_steps=np.int32(10))
+    assert env.num_envs == 3 and env.max_episode_steps == 10
+    with pytest.raises(ValueError, match="num_envs"):
+        pendulum.BatchedPendulum(0)
+    with pytest.raises(TypeError, match="max_episode_steps"):
+        pendulum.BatchedPendulum(2, max_episode_steps=2.5)
+    with pytest.raises(ValueError, match="seed"):
+        env.reset(seed=-1)
+    with pytest.raises(ValueError, match="x_init"):
+        env.reset(options={"x_init": float("nan")})

@@ -50,7 +50,7 @@ def test_discounted_returns_does_not_modify_its_input():
 
 @pytest.mark.parametrize("gamma", [-0.1, 1.5, float("nan"), "high", None])
 def test_gamma_outside_unit_interval_is_named(gamma):
-    with pytest.raises(ValueError, match="gamma"):
+    with pytest.raises((TypeError, ValueError), match="gamma"):
         returns.discounted_returns([1.0, 2.0], gamma)
 
 
@@ -123,3 +123,64 @@ def test_reward_to_go_names_bad_arguments():
         returns.reward_to_go(np.zeros((3, 2)), 2.0)
     with pytest.raises(ValueError, match="rewards"):
         returns.reward_to_go(np.zeros((3, 2, 1)), 0.9)
+
+
+# ---------------------------------------------------------------- bad input, by family (#15)
+
+INT_REWARDS = [np.array([[1, 0], [1, 1]]), torch.tensor([[1, 0], [1, 1]])]
+
+
+@pytest.mark.parametrize("rewards", INT_REWARDS, ids=["numpy", "torch"])
+@pytest.mark.parametrize("fn", [returns.reward_to_go, returns.whole_episode_returns])
+def test_integer_rewards_give_float_returns_never_truncated(fn, rewards):
+    g = fn(rewards, 0.5)
+    assert g.dtype in (np.float64, torch.float32)
+    np.testing.assert_allclose(np.asarray(g)[0], [1.5, 0.5])  # G_0 of both columns
+    adv = returns.advantages(rewards, None, 0.5, "reward_to_go")
+    assert np.asarray(adv)[0, 1] == 0.5  # 0 + 0.5 * 1, not truncated to 0
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("conv", [np.asarray, torch.tensor], ids=["numpy", "torch"])
+def test_non_finite_rewards_are_refused_everywhere(bad, conv):
+    r = conv(np.array([[1.0, bad], [0.0, 1.0]]))
+    for call in (lambda: returns.reward_to_go(r, 0.9), lambda: returns.whole_episode_returns(r, 0.9),
+                 lambda: returns.advantages(r, None, 0.9)):
+        with pytest.raises(ValueError, match="rewards must be finite"):
+            call()
+    with pytest.raises(ValueError, match="values must be finite"):
+        returns.normalize(r)
+
+
+@pytest.mark.parametrize("dones", [np.array([0, 2, 1]), np.array([0.0, 0.5, 1.0]),
+                                   torch.tensor([0, -1, 1]), torch.tensor([0.0, np.nan, 1.0])])
+def test_dones_must_be_zero_or_one(dones):
+    r = torch.ones(3) if isinstance(dones, torch.Tensor) else np.ones(3)
+    with pytest.raises(ValueError, match="dones must hold 0/1 or booleans"):
+        returns.reward_to_go(r, 0.9, dones)
+    with pytest.raises(ValueError, match="dones must hold 0/1 or booleans"):
+        returns.advantages(r, dones, 0.9, "reward_to_go")
+
+
+def test_dones_and_mask_must_have_the_shape_of_the_rewards():
+    with pytest.raises(ValueError, match="dones must have the shape"):
+        returns.reward_to_go(np.ones((3, 2)), 0.9, np.zeros((3, 1)))
+    with pytest.raises(ValueError, match="mask must have the shape"):
+        returns.batch_mean_baseline(torch.ones(3, 2), torch.ones(3, 1, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("conv", [np.asarray, torch.tensor], ids=["numpy", "torch"])
+def test_normalize_of_constant_values_with_eps_zero_is_refused(conv):
+    with pytest.raises(ValueError, match="constant"):
+        returns.normalize(conv(np.full((3, 2), 4.0)), eps=0)
+    out = returns.normalize(conv(np.full((3, 2), 4.0)))  # eps > 0: zeros, not NaN
+    assert np.all(np.asarray(out) == 0)
+    with pytest.raises(TypeError, match="eps"):
+        returns.normalize(conv(np.ones(3)), eps="small")
+
+
+def test_boolean_rewards_are_refused():
+    with pytest.raises(TypeError, match="rewards must hold real numbers"):
+        returns.reward_to_go(np.array([True, False]), 0.9)
+    with pytest.raises(TypeError, match="rewards must hold real numbers"):
+        returns.reward_to_go(torch.tensor([True, False]), 0.9)

@@ -76,26 +76,6 @@ def test_collect_episodes_terminated_truncated_and_waste():
     check_episodes(rollout.collect_episodes(envs, zeros_policy), want)
 
 
-def test_episode_collector_keeps_every_step():
-    envs = make_envs()
-    collector = rollout.EpisodeCollector(envs, seed=0)
-    first = collector.collect(zeros_policy)
-    # 6 vector steps: env 0 (length 3) finished 2 episodes, the others one each
-    assert first.env_steps == 4 * LIMIT
-    check_episodes(first, [3, 3, 6, 6, 5])
-    np.testing.assert_array_equal(first.truncated.any(0), [False, False, True, True, False])
-    # env 3 (length 5) had run 1 step of its next episode: it is completed in the next call
-    second = collector.collect(zeros_policy)
-    check_episodes(second, [3, 3, 6, 6, 5])  # env 3's episode: 1 carried step + 4 new ones
-    assert second.env_steps == 4 * LIMIT
-    taken, kept = first.env_steps + second.env_steps, first.num_steps + second.num_steps
-    for _ in range(5):
-        batch = collector.collect(zeros_policy)
-        taken, kept = taken + batch.env_steps, kept + batch.num_steps
-    # every step taken is in a batch or in an episode still open
-    assert kept + collector.open_steps == taken
-
-
 def test_select_columns_trims_padding():
     batch = rollout.collect_episodes(make_envs(), zeros_policy, seed=0)
     sub = batch.select([0, 3])
@@ -106,56 +86,58 @@ def test_select_columns_trims_padding():
         batch.select([])
 
 
-def test_episode_collector_returns_do_not_leak_across_episodes():
-    collector = rollout.EpisodeCollector(make_envs(lengths=(2, 4), limit=10), seed=0)
-    batch = collector.collect(zeros_policy)
-    check_episodes(batch, [2, 2, 4])
-    g = returns.reward_to_go(batch.rewards, 1.0, batch.dones)
-    np.testing.assert_array_equal(g[:, 0], [3, 2, 0, 0])
-    np.testing.assert_array_equal(g[:, 2], [10, 9, 7, 4])
-
-
 def test_collectors_reject_disabled_autoreset_and_bad_policies():
     envs = make_envs(mode=gym.vector.AutoresetMode.DISABLED)
     with pytest.raises(ValueError, match="SAME_STEP or NEXT_STEP"):
         rollout.collect_episodes(envs, zeros_policy)
-    with pytest.raises(ValueError, match="SAME_STEP or NEXT_STEP"):
-        rollout.EpisodeCollector(envs)
     with pytest.raises(ValueError, match="one action per environment"):
-        rollout.EpisodeCollector(make_envs()).collect(lambda obs: np.zeros(2, dtype=np.int64))
+        rollout.collect_episodes(make_envs(), lambda obs: np.zeros(2, dtype=np.int64))
+    with pytest.raises(ValueError, match="max_steps"):
+        rollout.collect_episodes(make_envs(), zeros_policy, max_steps=-1)
+    with pytest.raises(TypeError, match="seed"):
+        rollout.collect_episodes(make_envs(), zeros_policy, seed=1.5)
 
 
 def test_next_step_autoreset_gives_the_same_batches_without_reset_steps():
     """NEXT_STEP: the step after an episode's end only resets; it is skipped and not counted."""
-    nxt = rollout.EpisodeCollector(make_envs(mode=gym.vector.AutoresetMode.NEXT_STEP), seed=0)
-    kept = taken = 0
-    for _ in range(6):
-        b = nxt.collect(zeros_policy)
-        check_episodes(b, list(b.lengths))  # whole episodes from their first observation
-        kept, taken = kept + b.num_steps, taken + b.env_steps
-    assert kept + nxt.open_steps == taken  # reset steps are not env steps
-    # first batch: SAME_STEP gets env 0's second episode (steps 4-6) in, NEXT_STEP spends
-    # step 4 resetting env 0, so that episode is carried over; the rest is identical
-    first_same = rollout.EpisodeCollector(make_envs(), seed=0).collect(zeros_policy)
-    first_next = rollout.EpisodeCollector(
-        make_envs(mode=gym.vector.AutoresetMode.NEXT_STEP), seed=0).collect(zeros_policy)
-    np.testing.assert_array_equal(first_same.lengths, [3, 3, 6, 6, 5])
-    np.testing.assert_array_equal(first_next.lengths, [3, 6, 6, 5])
-    np.testing.assert_array_equal(first_next.rewards, first_same.select([0, 2, 3, 4]).rewards)
-    assert first_next.env_steps == 4 * LIMIT - 2  # envs 0 and 3 each spent a step resetting
-    # collect_episodes: same episodes, and the reset step of env 0 is not counted
     b = rollout.collect_episodes(make_envs(mode=gym.vector.AutoresetMode.NEXT_STEP),
                                  zeros_policy, seed=0)
     check_episodes(b, [3, 6, 6, 5])
     assert b.env_steps == 4 * LIMIT - 2  # envs 0 and 3 each spent one step resetting
+    same = rollout.collect_episodes(make_envs(), zeros_policy, seed=0)
+    np.testing.assert_array_equal(b.rewards, same.rewards)
+
+
+def test_returns_do_not_leak_across_episodes():
+    batch = rollout.collect_episodes(make_envs(lengths=(2, 4), limit=10), zeros_policy, seed=0)
+    check_episodes(batch, [2, 4])
+    g = returns.reward_to_go(batch.rewards, 1.0, batch.dones)
+    np.testing.assert_array_equal(g[:, 0], [3, 2, 0, 0])
+    np.testing.assert_array_equal(g[:, 1], [10, 9, 7, 4])
+
+
+def test_every_step_of_a_batch_was_sampled_by_the_policy_of_that_call():
+    """On-policy: two calls with two different policies never mix their steps."""
+    calls = []
+
+    def tagged(tag):
+        def policy(obs):
+            calls.append(tag)
+            return np.full(len(obs), tag, dtype=np.int64)
+        return policy
+
+    envs = make_envs()
+    first = rollout.collect_episodes(envs, tagged(0), seed=0)
+    second = rollout.collect_episodes(envs, tagged(1))
+    assert (first.actions[first.mask] == 0).all() and (second.actions[second.mask] == 1).all()
+    check_episodes(second, [min(n, LIMIT) for n in LENGTHS])  # fresh episodes from a reset
 
 
 def test_gymnasium_vectorised_cartpole():
     envs = rollout.make_vec("CartPole-v1", 6, vectorization_mode="vector_entry_point")
     assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
-    collector = rollout.EpisodeCollector(envs, seed=0)
-    for _ in range(3):
-        batch = collector.collect(zeros_policy)
+    for seed in (0, None, None):
+        batch = rollout.collect_episodes(envs, zeros_policy, seed=seed)
         np.testing.assert_array_equal(batch.returns, batch.lengths)  # reward 1 per real step
         first_obs = batch.obs[0, :, :]
         assert np.abs(first_obs).max() <= 0.05  # every episode starts from a reset state
@@ -167,7 +149,7 @@ def test_gymnasium_vectorised_cartpole():
 
 def test_runaway_episodes_raise():
     with pytest.raises(RuntimeError, match="still running"):
-        rollout.EpisodeCollector(make_envs(limit=100)).collect(zeros_policy, max_steps=5)
+        rollout.collect_episodes(make_envs(limit=100), zeros_policy, max_steps=5)
 
 
 def test_make_vec_and_evaluate_cartpole():

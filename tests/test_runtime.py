@@ -64,3 +64,41 @@ def test_check_environment_prints_versions(capsys):
     for name in runtime.COURSE_PACKAGES:
         assert name in out
     assert "device" in out
+
+
+def test_get_device_accepts_torch_devices_auto_and_checks_names(monkeypatch):
+    monkeypatch.delenv("RLCOURSE_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(runtime, "_mps_available", lambda: False)
+    assert runtime.get_device(torch.device("cpu")) == torch.device("cpu")
+    assert runtime.get_device("auto") == torch.device("cpu")
+    monkeypatch.setenv("RLCOURSE_DEVICE", "cpu")
+    assert runtime.get_device("auto") == torch.device("cpu")
+    with pytest.raises(ValueError, match="device must name one of"):
+        runtime.get_device("gpu")
+    with pytest.raises(ValueError, match="device must name one of"):
+        runtime.get_device("cuda:x")
+    with pytest.raises(TypeError, match="device must be None"):
+        runtime.get_device(0)
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        runtime.get_device(torch.device("cuda"))
+
+
+@pytest.mark.parametrize("value", ["tpu", "cuda:7"])
+def test_check_environment_reports_a_bad_device_setting(monkeypatch, capsys, value):
+    monkeypatch.setenv("RLCOURSE_DEVICE", value)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert runtime.check_environment() is False  # a finding, not an exception
+    out = capsys.readouterr().out
+    assert "PROBLEM" in out and "RLCOURSE_DEVICE" in out and value in out
+
+
+def test_torch_threads_sets_and_restores():
+    before = torch.get_num_threads()
+    with runtime.torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with runtime.torch_threads(None):
+        assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"), runtime.torch_threads(0):
+        pass

@@ -126,11 +126,18 @@ def test_act_samples_with_the_policy_probabilities():
     np.testing.assert_allclose(freq, want, atol=0.005)  # ~5 standard errors
 
 
-@pytest.mark.parametrize("activation", [torch.nn.Tanh, torch.nn.ReLU])
-def test_act_forward_without_module_calls_equals_forward(activation):
-    policy = torch_policy.CategoricalPolicy(4, 3, hidden=(16, 8), activation=activation)
-    x = torch.randn(10, 4)
-    torch.testing.assert_close(policy._logits_without_module_calls(x), policy(x), rtol=0, atol=0)
+def test_act_samples_softmax_with_the_generator_given():
+    torch.manual_seed(0)
+    policy = torch_policy.CategoricalPolicy(4, 3, hidden=(8,))
+    obs = np.zeros((30_000, 4), dtype=np.float32)
+    state = torch.get_rng_state()
+    a = policy.act(obs, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(torch.get_rng_state(), state)  # the global RNG is not used
+    np.testing.assert_array_equal(a, policy.act(obs, generator=torch.Generator().manual_seed(3)))
+    with torch.no_grad():
+        p = torch.softmax(policy(torch.zeros(1, 4)), -1)[0].numpy()
+    np.testing.assert_allclose(np.bincount(a, minlength=3) / len(a), p, atol=0.01)
+    assert (policy.act(obs[:2], greedy=True) == p.argmax()).all()
 
 
 def test_value_net_shape_and_mlp_validation():
@@ -170,3 +177,12 @@ def test_numpy_sampler_is_a_snapshot_and_checks_its_input():
     with pytest.raises(TypeError, match="supports Linear, Tanh and ReLU"):
         torch_policy.CategoricalPolicy(2, 2, activation=torch.nn.GELU).numpy_sampler(
             np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("name", list(torch_policy.LOSSES))
+def test_losses_refuse_weights_that_would_broadcast(name):
+    logits, actions = torch.zeros(5, 2), torch.zeros(5, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"weights must have shape \(5,\)"):
+        torch_policy.LOSSES[name](logits, actions, torch.ones(5, 1))  # (5,) * (5, 1) is (5, 5)
+    with pytest.raises(ValueError, match="actions must be integer indices"):
+        torch_policy.LOSSES[name](logits, torch.zeros(5, 1, dtype=torch.long), torch.ones(5))

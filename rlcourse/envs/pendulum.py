@@ -29,6 +29,8 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
+from rlcourse import validate
+
 MAX_SPEED = 8.0
 MAX_TORQUE = 2.0
 DT = 0.05
@@ -63,16 +65,12 @@ class BatchedPendulum:
     def __init__(self, num_envs: int, device: torch.device | str | None = None,
                  dtype: torch.dtype = torch.float32, g: float = 10.0,
                  max_episode_steps: int = MAX_EPISODE_STEPS):
-        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) \
-                or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        num_envs = validate.integer("num_envs", num_envs, low=1)
         if dtype not in (torch.float32, torch.float64):
             raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
-        if isinstance(max_episode_steps, bool) or not isinstance(max_episode_steps, int) \
-                or max_episode_steps < 1:
-            raise ValueError(f"max_episode_steps must be a positive integer, "
-                             f"got {max_episode_steps!r}")
-        self.num_envs = int(num_envs)
+        max_episode_steps = validate.integer("max_episode_steps", max_episode_steps, low=1)
+        g = validate.number("g", g)
+        self.num_envs = num_envs
         # A tensor's own device ("cuda:0", not "cuda"), so that comparisons with inputs work.
         self.device = torch.empty(0, device="cpu" if device is None else device).device
         self.dtype = dtype
@@ -141,14 +139,13 @@ class BatchedPendulum:
             ``(obs, info)``: obs of shape (N, 3) and dtype ``self.dtype``; info is ``{}``.
         """
         if seed is not None:
-            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-                raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+            seed = validate.integer("seed", seed, low=0)
             if self._generator is not None:
                 self._generator.manual_seed(int(seed))
         high = self._high
         if options:
-            x = float(options.get("x_init", math.pi))
-            y = float(options.get("y_init", 1.0))
+            x = validate.number("options['x_init']", options.get("x_init", math.pi))
+            y = validate.number("options['y_init']", options.get("y_init", 1.0))
             high = torch.tensor([x, y], device=self.device, dtype=self.dtype)
         self._th, self._thdot = self._sample_states(high)
         self._elapsed.zero_()
