@@ -64,6 +64,7 @@ def _execute(args: argparse.Namespace) -> int:
 
 def _lab(args: argparse.Namespace, jupyter_args: list[str]) -> int:
     _require("jupyterlab", "lab", "lab")
+    import signal
     import subprocess
     import tempfile
 
@@ -87,6 +88,8 @@ def _lab(args: argparse.Namespace, jupyter_args: list[str]) -> int:
             argv, env = lab.lab_command(root, jupyter_args, Path(config_dir))
         sys.stdout.flush()
         proc = subprocess.Popen(argv, env=env, cwd=root)
+        # A SIGTERM for us goes to JupyterLab, which shuts its kernels down; we clean up after.
+        signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
         while True:
             try:  # Ctrl-C reaches JupyterLab too, which asks whether to shut down: wait for it
                 return proc.wait()

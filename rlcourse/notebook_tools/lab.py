@@ -41,6 +41,8 @@ NBGRADER_SERVER_EXTENSIONS = (
     "nbgrader.server_extensions.course_list",
 )
 NBGRADER_LAB_EXTENSION = "@jupyter/nbgrader"
+# JupyterLab's "get notified about official Jupyter news?" pop-up: not what a learner came for.
+NEWS_PLUGIN = "@jupyterlab/apputils-extension:announcements"
 
 
 @dataclass
@@ -126,7 +128,7 @@ def learner_config(folder: Path) -> Path:
     server = {"ServerApp": {"jpserver_extensions": dict.fromkeys(NBGRADER_SERVER_EXTENSIONS,
                                                                  False)}}
     (folder / "jupyter_server_config.json").write_text(json.dumps(server, indent=1) + "\n")
-    page = {"disabledExtensions": {NBGRADER_LAB_EXTENSION: True}}
+    page = {"disabledExtensions": {NBGRADER_LAB_EXTENSION: True, NEWS_PLUGIN: True}}
     (folder / "labconfig" / "page_config.json").write_text(json.dumps(page, indent=1) + "\n")
     return folder
 
