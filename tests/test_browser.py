@@ -19,9 +19,9 @@ import shutil
 import time
 from pathlib import Path
 
+import labserver
 import pytest
 
-import labserver
 from rlcourse.notebook_tools import lab
 
 CHROMIUM = os.environ.get("RLCOURSE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -61,11 +61,12 @@ def server(tmp_path_factory):
 
 
 def _wait(driver, condition, timeout: float, what: str):
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.25).until(condition)
+    try:  # JupyterLab redraws cells: an element found a moment ago may be gone; look again
+        return WebDriverWait(driver, timeout, poll_frequency=0.25,
+                             ignored_exceptions=[StaleElementReferenceException]).until(condition)
     except TimeoutException:
         shot = Path(os.environ.get("RLCOURSE_BROWSER_SHOTS", "/tmp")) / "rlcourse-browser.png"
         driver.save_screenshot(str(shot))

@@ -9,9 +9,9 @@ import re
 import subprocess
 import sys
 
+import labserver
 import pytest
 
-import labserver
 from rlcourse.notebook_tools import lab
 
 NB = "01_demo.ipynb"
