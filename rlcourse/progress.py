@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+
 class _DisplayFile:
     """A file for tqdm that shows its last line in one updatable Jupyter display output."""
 

@@ -215,7 +215,7 @@ _FROM_PYPROJECT = object()
 
 
 def build(solutions: Path, notebooks: Path, check: bool = False,
-          url: str | None | object = _FROM_PYPROJECT) -> list[Stale]:
+          url: str | object | None = _FROM_PYPROJECT) -> list[Stale]:
     """Write (or with ``check``, only compare) ``notebooks/NAME`` for every ``solutions/NAME``,
     after giving each solution its Colab cell (see ``with_colab_cell``).
 
