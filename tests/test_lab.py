@@ -64,7 +64,8 @@ def test_course_update_of_an_edited_copy_goes_beside_it(course):
     assert re.fullmatch(r"01_demo\.course-update-[0-9a-f]{8}\.ipynb", synced.beside.name)
     assert (course / "work" / NB).read_text() == _nb("my answer"), "the learner's work is kept"
     assert synced.beside.read_text() == _nb("v2")
-    assert "yours is untouched" in str(synced) and synced.beside.name in str(synced)
+    assert "your copy stays as it is" in str(synced)
+    assert f"work/{synced.beside.name}" in str(synced)
     # the learner edits the offered copy too: a later sync never rewrites it
     synced.beside.write_text(_nb("merged by hand"))
     again = _actions(course)[NB]

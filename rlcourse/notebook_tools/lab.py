@@ -61,9 +61,11 @@ class Synced:
         if self.action == "updated":
             return f"  updated   {self.name} (a new course version; you had not changed your copy)"
         if self.action == "kept":
-            return (f"  kept      {self.name}: yours is untouched, but the course has changed it "
-                    f"since you started.\n            The new version is {self.beside}: "
-                    f"compare, and copy across what you want.")
+            beside = f"{self.beside.parent.name}/{self.beside.name}" if self.beside else "?"
+            return (f"  kept      {self.name}: your copy stays as it is, but the course has "
+                    f"changed this notebook since you started it.\n"
+                    f"            Its new version is {beside}: compare, and copy across what "
+                    f"you want.")
         return f"  unchanged {self.name}"
 
 
