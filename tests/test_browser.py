@@ -9,7 +9,8 @@ untouched. Last, solutions/00_start_here.ipynb opens from the same JupyterLab, a
 instructor menu is absent.
 
 Needs Debian's chromium and chromium-driver (`apt-get install chromium chromium-driver`, which
-.ci/run does) and Selenium (the test extra); skips with that message where they are missing.
+.ci/run does) and Selenium (the test extra); skips with that message where they are missing,
+except with RLCOURSE_REQUIRE_BROWSER=1 (set by .ci/run), where it fails instead.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from rlcourse.notebook_tools import lab
 CHROMIUM = os.environ.get("RLCOURSE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = (os.environ.get("RLCOURSE_CHROMEDRIVER") or shutil.which("chromedriver")
                 or "/usr/bin/chromedriver")
-HOW_TO_GET_IT = ("needs Chromium and its driver: `sudo apt-get install chromium chromium-driver` "
+HOW_TO_GET_IT = ("this test needs Chromium and its driver: `sudo apt-get install chromium chromium-driver` "
                  "(Debian/Ubuntu), or point RLCOURSE_CHROMIUM and RLCOURSE_CHROMEDRIVER at "
                  "them; and Selenium: `.venv/bin/python -m pip install -e '.[test]'`")
 WRONG_ANSWER_WORDS = "you returned the mean reward; the return is the sum"
@@ -35,11 +36,21 @@ WRONG_ANSWER_WORDS = "you returned the mean reward; the return is the sum"
 pytestmark = pytest.mark.slow
 
 
+def _unavailable(why: str):
+    # CI installs the browser (.ci/run) and sets RLCOURSE_REQUIRE_BROWSER=1: never skip there.
+    if os.environ.get("RLCOURSE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"RLCOURSE_REQUIRE_BROWSER=1, but {why}: {HOW_TO_GET_IT}")
+    pytest.skip(f"{why}: {HOW_TO_GET_IT}")
+
+
 @pytest.fixture(scope="module")
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver", reason=HOW_TO_GET_IT)
+    try:
+        from selenium import webdriver
+    except ImportError:
+        _unavailable("Selenium is not installed")
     if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-        pytest.skip(HOW_TO_GET_IT)
+        _unavailable(f"no Chromium at {CHROMIUM} or no chromedriver at {CHROMEDRIVER}")
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
