@@ -1,6 +1,6 @@
-# Two commands on a fresh machine: `make lab` and `make test`. Both create .venv and install the
-# course into it (editable, with the test and grading extras) only when .venv is missing or
-# pyproject.toml changed since the last install.
+# Two commands on a fresh machine: `make lab` and `make test` (`make` alone lists them all). Both
+# create .venv and install the course into it (editable, with its lab, grade and test extras)
+# only when .venv is missing or pyproject.toml changed since the last install.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -13,48 +13,64 @@ THREADS_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 TEST_ENV := MPLBACKEND=Agg SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy PYDEVD_DISABLE_FILE_VALIDATION=1 $(THREADS_ENV)
 NBVAL_OPTS := --nbval --nbval-current-env --nbval-cell-timeout=180 --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: install lab test unit notebooks lint build check-build execute clean
+.DEFAULT_GOAL := help
+.PHONY: help install lab lab-instructor test unit notebooks lint build check-build execute \
+	test-portable clean
+
+help: ## list the targets (this message)
+	@echo "rlcourse: make TARGET"
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | \
+		sed -E 's/^([a-zA-Z_-]+):.*## (.*)/\1|\2/' | awk -F'|' '{printf "  %-16s %s\n", $$1, $$2}'
+	@echo "Variables: LAB_ARGS (JupyterLab flags, e.g. LAB_ARGS=--no-browser), PYTEST_ARGS, NB, PYTHON."
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e ".[test,grade]"
+	$(PY) -m pip install -e ".[lab,grade,test]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) ## create .venv and install the course into it (only when needed)
 
 # JupyterLab refuses to run as root without --allow-root (containers, CI machines).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-lab: install
-	$(VENV)/bin/jupyter lab notebooks/00_start_here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
+# tests/test_lab.py and tests/test_browser.py start this same command (with --no-browser).
+lab: install ## your copies of the notebooks in my-notebooks/ (never overwritten), then JupyterLab
+	$(PY) -m rlcourse lab $(ROOT_FLAG) $(LAB_ARGS)
 
-lint: install
+lab-instructor: install ## JupyterLab with nbgrader's instructor tools (docs/instructors.md)
+	$(PY) -m rlcourse lab --instructor $(ROOT_FLAG) $(LAB_ARGS)
+
+lint: install ## ruff check .
 	$(PY) -m ruff check .
 
-check-build: install
+check-build: install ## fail when notebooks/ (or a solution's Colab cell) is stale
 	$(PY) -m rlcourse build --check
 
 # Unit tests, then every notebook in solutions/ (outputs compared) and notebooks/ (lax), spread
 # over both cores one notebook per worker (--dist loadscope keeps a notebook's cells together).
-test: install lint check-build
+# my-notebooks/ (the learner's own copies) is never tested, built or linted.
+test: install lint check-build ## ruff, build --check, unit tests, every notebook (nbval)
 	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope $(NBVAL_OPTS) tests solutions notebooks $(PYTEST_ARGS)
 
-unit: install
+unit: install ## the unit tests only
 	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope tests $(PYTEST_ARGS)
 
-notebooks: install
+notebooks: install ## nbval over solutions/ and notebooks/ only
 	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope $(NBVAL_OPTS) solutions notebooks $(PYTEST_ARGS)
 
 # Authoring: execute solutions/ in place (stored outputs for nbval), then regenerate notebooks/.
-execute: install
+execute: install ## authors: run NB="solutions/NN_x.ipynb ..." in place, then build
 	$(TEST_ENV) $(PY) -m rlcourse execute $(NB)
 	$(PY) -m rlcourse build
 
-build: install
+build: install ## authors: refresh the Colab cells of solutions/, regenerate notebooks/
 	$(PY) -m rlcourse build
 
-clean:
+test-portable: install ## the notebooks' outputs under other BLAS kernels and versions
+	$(PY) tools/test_portable.py
+
+clean: ## remove .venv and caches (never my-notebooks/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

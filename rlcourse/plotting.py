@@ -1,4 +1,4 @@
-"""Plots the notebooks share: learning curves (with seed bands), rolling means, filmstrips.
+"""Plots the notebooks share: learning curves (with seed bands), rolling means, filmstrips, GIFs.
 
 Every function draws on an ``ax`` you pass (or a new one) and returns it, so notebooks control
 layout; axes are always labelled.
@@ -98,23 +98,50 @@ def filmstrip(frames: Sequence[np.ndarray], n: int = 6, title: str | None = None
     return fig
 
 
-def animation_html(frames: Sequence[np.ndarray], fps: int = 30) -> str:
-    """An HTML/JavaScript animation of RGB frames, for ``IPython.display.HTML`` (no ffmpeg needed).
+def animation_gif(frames: Sequence[np.ndarray], fps: float = 30) -> bytes:
+    """An animated GIF (looping) of RGB frames, each (H, W, 3) uint8; returns the file's bytes.
 
-    Its markup holds random element ids: tag the cell that shows it ``nbval-ignore-output``.
+    A GIF displays wherever a notebook is shown, as stored and without running scripts
+    (JupyterLab before the notebook is trusted, GitHub, nbviewer), and loads nothing from the
+    internet. Pillow quantises each frame to at most 256 colours, plenty for rendered scenes.
     """
-    import matplotlib.pyplot as plt
-    from matplotlib import animation
+    import io
 
-    fig, ax = plt.subplots(figsize=(3, 3))
-    ax.axis("off")
-    image = ax.imshow(frames[0])
+    from PIL import Image
 
-    def update(i):
-        image.set_data(frames[i])
-        return (image,)
+    if fps <= 0:
+        raise ValueError(f"fps must be > 0, got {fps}")
+    if len(frames) == 0:
+        raise ValueError("frames is empty")
+    images = []
+    for i, frame in enumerate(frames):
+        f = np.asarray(frame)
+        if f.ndim != 3 or f.shape[2] != 3 or f.dtype != np.uint8:
+            raise ValueError(f"frames[{i}] must be an (H, W, 3) uint8 RGB image, got shape "
+                             f"{f.shape} and dtype {f.dtype}")
+        if f.shape != np.shape(frames[0]):
+            raise ValueError(f"frames[{i}] has shape {f.shape}, frames[0] {np.shape(frames[0])}")
+        images.append(Image.fromarray(f))
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
+                   duration=round(1000 / fps), loop=0)
+    return buffer.getvalue()
 
-    anim = animation.FuncAnimation(fig, update, frames=len(frames), interval=1000 / fps, blit=True)
-    html = anim.to_jshtml(default_mode="loop")
-    plt.close(fig)
-    return html
+
+def animation(frames: Sequence[np.ndarray], fps: float = 30):
+    """The frames as an animated GIF for a notebook (an ``image/gif`` output; see
+    ``animation_gif``): ``display(plotting.animation(frames))`` or a cell's last line."""
+    from IPython.display import Image
+
+    return Image(data=animation_gif(frames, fps), format="gif")
+
+
+def animation_html(frames: Sequence[np.ndarray], fps: float = 30) -> str:
+    """The frames as an ``<img>`` tag holding an animated GIF as a data URI, for
+    ``IPython.display.HTML``: no script, nothing loaded from the internet (see ``animation_gif``).
+    ``animation`` gives the same GIF as an ``image/gif`` output.
+    """
+    import base64
+
+    data = base64.b64encode(animation_gif(frames, fps)).decode("ascii")
+    return f'<img src="data:image/gif;base64,{data}" alt="animation, {len(frames)} frames">'

@@ -104,46 +104,159 @@ def course(tmp_path):
 
 
 def test_build_writes_then_check_passes(course):
-    written = build.build(course / "solutions", course / "notebooks")
-    assert [s.path.name for s in written] == ["01_demo.ipynb"]
-    assert build.build(course / "solutions", course / "notebooks", check=True) == []
-    assert build.build(course / "solutions", course / "notebooks") == [], "idempotent"
+    written = build.build(course / "solutions", course / "notebooks", url=None)
+    assert [s.path for s in written] == [course / "solutions" / "01_demo.ipynb",
+                                         course / "notebooks" / "01_demo.ipynb"]
+    assert build.build(course / "solutions", course / "notebooks", check=True, url=None) == []
+    assert build.build(course / "solutions", course / "notebooks", url=None) == [], "idempotent"
+
+
+URL = "https://example.org/owner/rlcourse"
+
+
+def _first(path):
+    return nbformat.read(path, as_version=4).cells[0]
+
+
+def test_build_gives_every_solution_the_colab_cell_first(course):
+    before = nbformat.read(course / "solutions" / "01_demo.ipynb", as_version=4)
+    build.build(course / "solutions", course / "notebooks", url=URL)
+    solved = nbformat.read(course / "solutions" / "01_demo.ipynb", as_version=4)
+    assert [c.source for c in solved.cells[1:]] == [c.source for c in before.cells], \
+        "the rest of the notebook is untouched"
+    first = solved.cells[0]
+    assert first.cell_type == "code" and first.metadata["rlcourse"] == {"role": "colab-install"}
+    assert f"COURSE_REPOSITORY = {URL!r}" in first.source
+    assert first.execution_count is None and first.outputs == [], "nothing ran it yet"
+    student = _first(course / "notebooks" / "01_demo.ipynb")
+    assert student.source == first.source, "the student notebook starts with the same cell"
+
+
+def test_check_fails_on_a_missing_or_stale_colab_cell_and_build_refreshes_it(course):
+    stale = build.build(course / "solutions", course / "notebooks", check=True, url=URL)
+    reasons = {s.path.name + s.path.parent.name: s.reason for s in stale}
+    assert "not the course's Colab cell" in reasons["01_demo.ipynbsolutions"]
+    build.build(course / "solutions", course / "notebooks", url=URL)
+    # the address changes: --check names the stale cell, the build refreshes it in place
+    new = "https://example.org/fork/rlcourse"
+    stale = build.build(course / "solutions", course / "notebooks", check=True, url=new)
+    assert any("Colab cell (cell 0) is stale" in s.reason and new in s.reason for s in stale)
+    path = course / "solutions" / "01_demo.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[0].execution_count = 1  # executed: refreshing keeps the count
+    nbformat.write(nb, path)
+    build.build(course / "solutions", course / "notebooks", url=new)
+    refreshed = nbformat.read(path, as_version=4)
+    assert new in refreshed.cells[0].source and refreshed.cells[0].execution_count == 1
+    assert sum(build._is_colab_cell(c) for c in refreshed.cells) == 1
+    assert build.build(course / "solutions", course / "notebooks", check=True, url=new) == []
+
+
+def test_a_moved_colab_cell_goes_back_to_the_top(course):
+    build.build(course / "solutions", course / "notebooks", url=URL)
+    path = course / "solutions" / "01_demo.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nb.cells.pop(0))
+    nbformat.write(nb, path)
+    assert build.build(course / "solutions", course / "notebooks", check=True, url=URL)
+    build.build(course / "solutions", course / "notebooks", url=URL)
+    cells = nbformat.read(path, as_version=4).cells
+    assert build._is_colab_cell(cells[0]) and not any(build._is_colab_cell(c) for c in cells[1:])
+
+
+def _run_colab_cell(source: str, on_colab: bool) -> dict:
+    """Run the cell's code with a stand-in for IPython's %pip; returns what it did."""
+    import sys
+    import types
+
+    calls = []
+    shell = types.SimpleNamespace(run_line_magic=lambda *a: calls.append(a))
+    saved = sys.modules.get("google.colab")
+    if on_colab:
+        sys.modules["google.colab"] = types.ModuleType("google.colab")
+    try:
+        exec(compile(source, "<colab cell>", "exec"), {"get_ipython": lambda: shell})
+    finally:
+        if on_colab:
+            if saved is None:
+                del sys.modules["google.colab"]
+            else:
+                sys.modules["google.colab"] = saved
+    return {"pip": calls}
+
+
+def test_colab_cell_installs_on_colab_only():
+    source = build.colab_cell(URL).source
+    assert _run_colab_cell(source, on_colab=False) == {"pip": []}
+    assert _run_colab_cell(source, on_colab=True) == {
+        "pip": [("pip", f"install --quiet git+{URL}")]}
+
+
+def test_colab_cell_without_an_address_says_so_on_colab_only():
+    source = build.colab_cell(None).source
+    assert _run_colab_cell(source, on_colab=False) == {"pip": []}
+    with pytest.raises(RuntimeError, match=r"does not say where it is published.*Repository"):
+        _run_colab_cell(source, on_colab=True)
+
+
+def test_course_url_reads_project_urls_repository(tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"\n')
+    assert build.course_url(pyproject) is None
+    pyproject.write_text(f'[project]\nname = "x"\n[project.urls]\nRepository = "{URL}"\n')
+    assert build.course_url(pyproject) == URL
+    pyproject.write_text('[project]\nname = "x"\n[project.urls]\nRepository = "rlcourse"\n')
+    with pytest.raises(ValueError, match="Repository must be an http"):
+        build.course_url(pyproject)
+
+
+def test_every_notebook_starts_with_the_same_colab_cell():
+    """The repository's notebooks, from the address in pyproject.toml (or none)."""
+    want = build.colab_cell(build.course_url()).source
+    for path in SOLUTIONS:
+        for nb_path in (path, ROOT / "notebooks" / path.name):
+            first = _first(nb_path)
+            assert build._is_colab_cell(first) and first.source == want, \
+                f"{nb_path.relative_to(ROOT)}: run `python -m rlcourse build`"
 
 
 def test_check_names_the_stale_notebook_and_cell(course):
-    build.build(course / "solutions", course / "notebooks")
+    build.build(course / "solutions", course / "notebooks", url=None)
     path = course / "notebooks" / "01_demo.ipynb"
     nb = nbformat.read(path, as_version=4)
-    nb.cells[5].source = "z = y + 2\nprint(z)"
+    nb.cells[6].source = "z = y + 2\nprint(z)"
     nbformat.write(nb, path)
-    stale = build.build(course / "solutions", course / "notebooks", check=True)
+    stale = build.build(course / "solutions", course / "notebooks", check=True, url=None)
     assert len(stale) == 1 and stale[0].path == path
-    assert "cell 5" in stale[0].reason and "source differs" in stale[0].reason
-    assert nbformat.read(path, as_version=4).cells[5].source.endswith("print(z)"), \
+    assert "cell 6" in stale[0].reason and "source differs" in stale[0].reason
+    assert nbformat.read(path, as_version=4).cells[6].source.endswith("print(z)"), \
         "--check must not write"
 
 
 def test_check_reports_missing_and_orphaned_notebooks(course):
     (course / "notebooks").mkdir()
     shutil.copy(course / "solutions" / "01_demo.ipynb", course / "notebooks" / "99_orphan.ipynb")
-    reasons = {s.path.name: s.reason
-               for s in build.build(course / "solutions", course / "notebooks", check=True)}
+    build.build(course / "solutions", course / "notebooks", url=None)
+    (course / "notebooks" / "01_demo.ipynb").unlink()
+    reasons = {s.path.name: s.reason for s in build.build(course / "solutions",
+                                                          course / "notebooks", check=True,
+                                                          url=None)}
     assert reasons["01_demo.ipynb"] == "missing"
     assert "no source" in reasons["99_orphan.ipynb"]
 
 
 def test_cli_check_exits_nonzero_and_names_the_cell(course):
-    build.build(course / "solutions", course / "notebooks")
+    build.build(course / "solutions", course / "notebooks", url=None)
     path = course / "notebooks" / "01_demo.ipynb"
     nb = nbformat.read(path, as_version=4)
-    nb.cells[1].source = "import numpy"
+    nb.cells[2].source = "import numpy"
     nbformat.write(nb, path)
-    result = subprocess.run([sys.executable, "-m", "rlcourse", "build", "--check",
+    result = subprocess.run([sys.executable, "-m", "rlcourse", "build", "--check", "--url", "",
                              "--solutions", str(course / "solutions"),
                              "--notebooks", str(course / "notebooks")],
                             capture_output=True, text=True)
     assert result.returncode == 1
-    assert "01_demo.ipynb" in result.stderr and "cell 1" in result.stderr
+    assert "01_demo.ipynb" in result.stderr and "cell 2" in result.stderr
 
 
 def test_repository_notebooks_are_up_to_date():
@@ -156,10 +269,17 @@ def test_solution_notebooks_are_executed_without_errors(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
+    # The Colab cell does nothing off Colab: inserted by the build, it may be unexecuted.
+    if code and build._is_colab_cell(code[0]):
+        assert code[0].outputs == [], f"{path.name}: the Colab cell printed something"
+        if code[0].execution_count is None:
+            code = code[1:]
     unrun = [i for i, c in enumerate(code) if c.execution_count is None]
     assert not unrun, f"{path.name}: code cells {unrun} were not executed (rlcourse execute)"
     counts = [c.execution_count for c in code]
-    assert counts == list(range(1, len(code) + 1)), f"{path.name}: not run top to bottom once"
+    first = counts[0] if counts else 1
+    assert first in (1, 2) and counts == list(range(first, first + len(code))), \
+        f"{path.name}: not run top to bottom once"
     errors = [c for c in code for o in c.outputs if o.output_type == "error"]
     assert not errors, f"{path.name}: stored outputs hold an error"
 

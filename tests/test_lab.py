@@ -1,68 +1,160 @@
-"""`make lab` opens a working JupyterLab: start it from the venv on a free loopback port."""
+"""`make lab`: the learner's copies are never overwritten, and JupyterLab serves the course root.
+
+The sync tests run `rlcourse.notebook_tools.lab.sync` on scratch folders; the server test starts
+the command `make lab` runs (see tests/labserver.py) on a scratch copy of the course.
+"""
 
 import json
-import os
-import secrets
-import socket
+import re
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
+import labserver
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from rlcourse.notebook_tools import lab
+
+NB = "01_demo.ipynb"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _nb(text: str) -> str:
+    return json.dumps({"cells": [{"cell_type": "markdown", "metadata": {}, "source": text}],
+                       "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
 
-def _get(url: str, token: str):
-    req = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        return resp.status, json.loads(resp.read().decode())
+@pytest.fixture
+def course(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / NB).write_text(_nb("v1"))
+    return tmp_path
+
+
+def _actions(course):
+    return {s.name: s for s in lab.sync(course / "notebooks", course / "work")}
+
+
+def test_first_use_copies_every_notebook(course):
+    (course / "notebooks" / "00_a.ipynb").write_text(_nb("a"))
+    done = _actions(course)
+    assert {n: s.action for n, s in done.items()} == {"00_a.ipynb": "copied", NB: "copied"}
+    assert (course / "work" / NB).read_text() == _nb("v1")
+
+
+def test_a_learners_edit_is_never_overwritten(course):
+    _actions(course)
+    (course / "work" / NB).write_text(_nb("my answer"))
+    assert _actions(course)[NB].action == "unchanged"
+    assert (course / "work" / NB).read_text() == _nb("my answer")
+
+
+def test_course_update_of_an_untouched_copy_replaces_it(course):
+    _actions(course)
+    (course / "notebooks" / NB).write_text(_nb("v2"))
+    assert _actions(course)[NB].action == "updated"
+    assert (course / "work" / NB).read_text() == _nb("v2")
+    assert _actions(course)[NB].action == "unchanged"
+
+
+def test_course_update_of_an_edited_copy_goes_beside_it(course):
+    _actions(course)
+    (course / "work" / NB).write_text(_nb("my answer"))
+    (course / "notebooks" / NB).write_text(_nb("v2"))
+    synced = _actions(course)[NB]
+    assert synced.action == "kept" and synced.beside.parent == course / "work"
+    assert re.fullmatch(r"01_demo\.course-update-[0-9a-f]{8}\.ipynb", synced.beside.name)
+    assert (course / "work" / NB).read_text() == _nb("my answer"), "the learner's work is kept"
+    assert synced.beside.read_text() == _nb("v2")
+    assert "your copy stays as it is" in str(synced)
+    assert f"work/{synced.beside.name}" in str(synced)
+    # the learner edits the offered copy too: a later sync never rewrites it
+    synced.beside.write_text(_nb("merged by hand"))
+    again = _actions(course)[NB]
+    assert again.action == "kept" and again.beside == synced.beside
+    assert synced.beside.read_text() == _nb("merged by hand")
+    # a third course version gets its own file; nothing is overwritten
+    (course / "notebooks" / NB).write_text(_nb("v3"))
+    third = _actions(course)[NB]
+    assert third.beside != synced.beside and third.beside.read_text() == _nb("v3")
+    assert (course / "work" / NB).read_text() == _nb("my answer")
+
+
+def test_a_deleted_copy_comes_back_fresh(course):
+    _actions(course)
+    (course / "work" / NB).unlink()
+    assert _actions(course)[NB].action == "copied"
+
+
+def test_a_copy_of_unknown_origin_is_kept(course):
+    """Without the manifest (deleted, or a file the learner put there) nothing is overwritten."""
+    (course / "work").mkdir()
+    (course / "work" / NB).write_text(_nb("mine"))
+    assert _actions(course)[NB].action == "kept"
+    assert (course / "work" / NB).read_text() == _nb("mine")
+
+
+def test_an_empty_course_folder_is_an_error(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    with pytest.raises(FileNotFoundError, match="no notebooks"):
+        lab.sync(tmp_path / "notebooks", tmp_path / "work")
+
+
+def test_learner_config_switches_nbgrader_off(tmp_path):
+    folder = lab.learner_config(tmp_path / "cfg")
+    server = json.loads((folder / "jupyter_server_config.json").read_text())
+    assert all(v is False for v in server["ServerApp"]["jpserver_extensions"].values())
+    page = json.loads((folder / "labconfig" / "page_config.json").read_text())
+    assert page["disabledExtensions"]["@jupyter/nbgrader"] is True
+
+
+def test_make_lab_runs_rlcourse_lab():
+    assert labserver.make_lab_command()[:3] == ["-m", "rlcourse", "lab"]
+
+
+def test_the_working_copies_are_ignored_by_git_and_ruff():
+    out = subprocess.run(["git", "check-ignore", "-q", f"{lab.WORK_DIR}/00_start_here.ipynb"],
+                         cwd=labserver.ROOT)
+    assert out.returncode == 0, f"{lab.WORK_DIR}/ must be in .gitignore"
+    import tomllib
+
+    ruff = tomllib.loads((labserver.ROOT / "pyproject.toml").read_text())["tool"]["ruff"]
+    assert lab.WORK_DIR in ruff["extend-exclude"], "a learner's code must not fail `make test`"
+
+
+def test_lab_without_jupyterlab_says_what_to_install(tmp_path):
+    # a stand-in `jupyterlab` that cannot be found: the command names the extra instead of failing
+    probe = ("import importlib.util, sys\n"
+             "real = importlib.util.find_spec\n"
+             "importlib.util.find_spec = lambda n, *a: None if n == 'jupyterlab' else real(n, *a)\n"
+             "from rlcourse.__main__ import main\n"
+             f"sys.exit(main(['lab', '--root', {str(tmp_path)!r}]))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert out.returncode == 2 and "'lab' extra" in out.stderr and "make install" in out.stderr
 
 
 @pytest.mark.slow
-def test_jupyterlab_serves_the_course(tmp_path):
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_DATA_DIR": str(tmp_path)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         "--port-retries=0", f"--IdentityProvider.token={token}", "--allow-root",
-         f"--ServerApp.root_dir={ROOT}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
-    base = f"http://127.0.0.1:{port}"
+def test_jupyterlab_serves_the_course_root_without_nbgrader(tmp_path):
+    server = labserver.start(tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status, body = _get(f"{base}/api/status", token)
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not answer on port {port}:\n"
-                                f"{proc.stderr.read() if proc.poll() is not None else ''}")
-                time.sleep(0.5)
-        assert status == 200 and "started" in body
-        for folder in ("notebooks", "solutions"):
-            status, listing = _get(f"{base}/api/contents/{folder}", token)
+        root = server.root
+        work = sorted(p.name for p in (root / lab.WORK_DIR).glob("*.ipynb"))
+        assert work == sorted(p.name for p in (root / "notebooks").glob("*.ipynb"))
+        for folder in (lab.WORK_DIR, "solutions"):
+            status, listing = server.get(f"/api/contents/{folder}")
+            assert status == 200, f"{folder}/ is not reachable from JupyterLab's root"
             names = {item["name"] for item in listing["content"]}
-            expected = {p.name for p in (ROOT / folder).glob("*.ipynb")}
-            assert status == 200 and expected and expected <= names
-        status, lab = 0, None
-        with urllib.request.urlopen(f"{base}/lab?token={token}", timeout=10) as resp:
-            status, lab = resp.status, resp.read().decode()
-        assert status == 200 and "JupyterLab" in lab
+            assert {p.name for p in (root / folder).glob("*.ipynb")} <= names
+        # the server's front page opens the learner's copy of 00
+        assert server.redirects_to("/") == f"/lab/tree/{lab.WORK_DIR}/{lab.FIRST_NOTEBOOK}"
+        status, page = server.get("/lab")
+        assert status == 200 and "JupyterLab" in page
+        config = json.loads(re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', page,
+                                      re.S).group(1))
+        assert "@jupyter/nbgrader" in config["disabledExtensions"], config["disabledExtensions"]
+        # nbgrader's server extensions are not loaded: no formgrader, no warning in the log
+        status, _ = server.get("/formgrader")
+        assert status == 404
+        extensions = server.get("/api/config/labconfig")  # any request: the log is now complete
+        assert extensions
+        assert "nbgrader" not in server.output().lower(), server.output()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        labserver.stop(server)

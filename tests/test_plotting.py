@@ -60,7 +60,53 @@ def test_filmstrip_shows_evenly_spaced_frames():
     plt.close("all")
 
 
-def test_animation_html_has_one_frame_per_image():
+def _decode_gif(data: bytes):
+    import io
+
+    from PIL import Image, ImageSequence
+
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "GIF"
+    return image, [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(image)]
+
+
+def test_animation_gif_holds_every_frame_in_order_and_loops():
+    frames = [np.full((4, 6, 3), (40 * i, 0, 255 - 40 * i), dtype=np.uint8) for i in range(5)]
+    image, decoded = _decode_gif(plotting.animation_gif(frames, fps=10))
+    assert len(decoded) == 5 and decoded[0].shape == (4, 6, 3)
+    for want, got in zip(frames, decoded):
+        np.testing.assert_array_equal(got, want)  # flat colours survive quantisation exactly
+    assert image.info["duration"] == 100 and image.info["loop"] == 0
+
+
+def test_animation_is_an_image_gif_output():
+    frames = [np.full((4, 4, 3), 40 * i, dtype=np.uint8) for i in range(3)]
+    bundle = plotting.animation(frames, fps=10)._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "image/gif" in data
+
+
+def test_animation_html_is_a_gif_data_uri_without_scripts_or_links():
+    import base64
+    import re
+
     frames = [np.full((4, 4, 3), 40 * i, dtype=np.uint8) for i in range(3)]
     html = plotting.animation_html(frames, fps=10)
-    assert "<script" in html and html.count("data:image/png;base64") == 3
+    assert "<script" not in html and "http" not in html and "<link" not in html
+    match = re.fullmatch(r'<img src="data:image/gif;base64,([A-Za-z0-9+/=]+)" alt="[^"]*">', html)
+    assert match, html[:200]
+    _, decoded = _decode_gif(base64.b64decode(match.group(1)))
+    assert len(decoded) == 3
+
+
+@pytest.mark.parametrize("frames, fps, match", [
+    ([], 10, "empty"),
+    ([np.zeros((4, 4), dtype=np.uint8)], 10, r"frames\[0\].*\(H, W, 3\) uint8"),
+    ([np.zeros((4, 4, 3), dtype=np.float32)], 10, "uint8"),
+    ([np.zeros((4, 4, 3), dtype=np.uint8), np.zeros((5, 4, 3), dtype=np.uint8)], 10,
+     r"frames\[1\] has shape"),
+    ([np.zeros((4, 4, 3), dtype=np.uint8)], 0, "fps"),
+])
+def test_animation_gif_rejects_bad_input(frames, fps, match):
+    with pytest.raises(ValueError, match=match):
+        plotting.animation_gif(frames, fps=fps)

@@ -6,6 +6,12 @@ marking scheme), so ``solutions/`` doubles as an nbgrader ``source/`` folder. On
 tags with ``raises-exception`` every code cell that runs an unfinished exercise: a solution cell
 whose stub raises at top level, and any later cell that uses a name such a cell defines. nbval
 then lets exactly those cells raise, and only with ``NotImplementedError`` (see conftest.py).
+
+Before that, the build writes the first cell of every solution notebook (an authoring step): the
+Colab cell, which installs the course's package on Colab and does nothing anywhere else. Its one
+input is the course's address, ``[project.urls] Repository`` in ``pyproject.toml``; without one,
+the cell says on Colab that no address is set. ``build(check=True)`` reports a solution whose
+first cell is not the current Colab cell.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import ast
 import difflib
 import json
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +28,86 @@ from nbformat import NotebookNode
 
 RAISES_TAG = "raises-exception"
 STUB = "raise NotImplementedError()"
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+# The Colab cell is recognised by its metadata, wherever an author may have moved it.
+COLAB_ROLE = "colab-install"
+
+_COLAB_HEADER = """\
+# Colab: install the course's package (on any other machine this cell does nothing).
+# Every notebook starts with this cell, written by `python -m rlcourse build` from
+# [project.urls] Repository in the course's pyproject.toml.
+import sys
+"""
+_COLAB_WITH_URL = _COLAB_HEADER + """
+COURSE_REPOSITORY = {url!r}
+if "google.colab" in sys.modules:
+    get_ipython().run_line_magic("pip", f"install --quiet git+{{COURSE_REPOSITORY}}")"""
+_COLAB_WITHOUT_URL = _COLAB_HEADER + """
+COURSE_REPOSITORY = None  # not set in this copy of the course
+if "google.colab" in sys.modules:
+    raise RuntimeError(
+        "This copy of the course does not say where it is published ([project.urls] Repository "
+        "is not set in its pyproject.toml), so this cell cannot install the course on Colab. "
+        "Run the course on your own machine (`make lab`), or install it in a new cell with "
+        "%pip install git+ADDRESS, ADDRESS being the course repository's address.")"""
+
+
+def course_url(pyproject: Path = PYPROJECT) -> str | None:
+    """The course's address, ``[project.urls] Repository`` of ``pyproject``; None if unset."""
+    try:
+        project = tomllib.loads(Path(pyproject).read_text(encoding="utf-8")).get("project", {})
+    except FileNotFoundError:
+        return None
+    url = project.get("urls", {}).get("Repository")
+    if url is not None and not (isinstance(url, str) and url.startswith(("https://", "http://"))):
+        raise ValueError(f"{pyproject}: [project.urls] Repository must be an http(s) address, "
+                         f"got {url!r}")
+    return url or None
+
+
+def colab_cell(url: str | None) -> NotebookNode:
+    """The first cell of every notebook: on Colab, ``pip install git+url``; elsewhere nothing."""
+    from nbformat.v4 import new_code_cell
+
+    source = _COLAB_WITH_URL.format(url=url) if url else _COLAB_WITHOUT_URL
+    cell = new_code_cell(source, id=COLAB_ROLE)
+    cell.metadata["rlcourse"] = {"role": COLAB_ROLE}
+    return cell
+
+
+def _is_colab_cell(cell: NotebookNode) -> bool:
+    return cell.get("metadata", {}).get("rlcourse", {}).get("role") == COLAB_ROLE
+
+
+def colab_cell_problem(nb: NotebookNode, url: str | None) -> str | None:
+    """Why ``nb``'s first cell is not the current Colab cell (None when it is)."""
+    want = colab_cell(url)
+    if not nb.cells or not _is_colab_cell(nb.cells[0]):
+        return "its first cell is not the course's Colab cell"
+    first = nb.cells[0]
+    if first.source != want.source or first.cell_type != "code":
+        return ("its Colab cell (cell 0) is stale: the course's address is "
+                f"{url or 'not set'} ([project.urls] Repository in pyproject.toml)")
+    if any(_is_colab_cell(c) for c in nb.cells[1:]):
+        return "it has more than one Colab cell"
+    return None
+
+
+def with_colab_cell(nb: NotebookNode, url: str | None) -> NotebookNode:
+    """``nb`` with the current Colab cell first (inserted, or refreshed in place; a new object).
+
+    An inserted cell has no execution count and no outputs, which is what running it anywhere
+    but Colab leaves; a refreshed one keeps its execution count.
+    """
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    old = [c for c in nb.cells if _is_colab_cell(c)]
+    cell = colab_cell(url)
+    if old and nb.cells[0] is old[0]:
+        cell.execution_count = old[0].get("execution_count")
+    if any(c.get("id") == cell.id for c in nb.cells if not _is_colab_cell(c)):
+        raise ValueError(f"another cell already has the id {cell.id!r}: rename it")
+    nb.cells = [cell] + [c for c in nb.cells if not _is_colab_cell(c)]
+    return nb
 
 
 def student_version(solution: NotebookNode) -> NotebookNode:
@@ -124,20 +211,37 @@ class Stale:
     reason: str
 
 
-def build(solutions: Path, notebooks: Path, check: bool = False) -> list[Stale]:
-    """Write (or with ``check``, only compare) ``notebooks/NAME`` for every ``solutions/NAME``.
+_FROM_PYPROJECT = object()
+
+
+def build(solutions: Path, notebooks: Path, check: bool = False,
+          url: str | object | None = _FROM_PYPROJECT) -> list[Stale]:
+    """Write (or with ``check``, only compare) ``notebooks/NAME`` for every ``solutions/NAME``,
+    after giving each solution its Colab cell (see ``with_colab_cell``).
+
+    Args:
+        url: the course's address for the Colab cell; by default ``course_url()`` (None: unset).
 
     Returns:
-        The stale notebooks found (with ``check``) or written (without it).
+        The stale notebooks found (with ``check``) or written (without it), solutions included.
     """
     solutions, notebooks = Path(solutions), Path(notebooks)
+    url = course_url() if url is _FROM_PYPROJECT else url
     sources = sorted(solutions.glob("*.ipynb"))
     if not sources:
         raise FileNotFoundError(f"no notebooks found in {solutions}")
     stale: list[Stale] = []
     for src in sources:
         target = notebooks / src.name
-        expected = student_version(nbformat.read(src, as_version=4))
+        solution = nbformat.read(src, as_version=4)
+        problem = colab_cell_problem(solution, url)
+        if problem:
+            solution = with_colab_cell(solution, url)
+            stale.append(Stale(src, f"{problem} (the build writes it: run `python -m rlcourse "
+                                    f"build`)" if check else f"{problem}: wrote it"))
+            if not check:
+                src.write_text(dumps(solution), encoding="utf-8")
+        expected = student_version(solution)
         text = dumps(expected)
         if target.exists() and target.read_text(encoding="utf-8") == text:
             continue
