@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from rlcourse import returns, runtime, trainer, validate
 from rlcourse.envs import pendulum
@@ -145,7 +144,7 @@ def train(config: Config | None = None, *, device: torch.device | str | None = N
             fields, e.g. ``train(seed=3, num_envs=1024)``.
         device: where everything runs, resolved by ``runtime.get_device`` (default: CUDA, then
             MPS, else the CPU; ``RLCOURSE_DEVICE`` overrides).
-        progress: show a tqdm bar over updates.
+        progress: show a progress bar over environment steps.
         callback: called with the history after every update.
 
     Returns:
@@ -154,10 +153,12 @@ def train(config: Config | None = None, *, device: torch.device | str | None = N
     """
     config = trainer.make_config(Config, config, fields)
     device = runtime.get_device(device)
-    bar = tqdm(total=config.max_env_steps, disable=not progress, unit="step", desc="REINFORCE")
+    bar = trainer.progress_bar(config, progress, "REINFORCE")
     try:
         with runtime.torch_threads(config.threads):
-            return _loop(config, device, bar, callback)
+            history = _loop(config, device, bar, callback)
+        trainer.finish_bar(bar, history)
+        return history
     finally:
         bar.close()
 

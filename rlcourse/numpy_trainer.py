@@ -84,7 +84,7 @@ def train(config: Config | None = None, *, device=None, progress: bool = False,
         config: a :class:`Config` (default ``Config()``); ``fields`` replace some of its
             fields, e.g. ``train(seed=1)``.
         device: must resolve (``runtime.get_device``) to the CPU, or be None: NumPy runs there.
-        progress: show a tqdm bar over environment steps.
+        progress: show a progress bar over environment steps.
         callback: called with the history after every update.
 
     Returns:
@@ -94,11 +94,8 @@ def train(config: Config | None = None, *, device=None, progress: bool = False,
     if device is not None and runtime.get_device(device).type != "cpu":
         raise ValueError(f"device must be the CPU (or None): the NumPy trainer runs in NumPy, "
                          f"got {device!r}")
-    from tqdm.auto import tqdm
-
     envs = rollout.make_vec(config.env_id, config.num_envs)
-    bar = tqdm(total=config.max_env_steps, disable=not progress, unit="step",
-               desc=f"seed {config.seed}")
+    bar = trainer.progress_bar(config, progress, f"seed {config.seed}")
     try:
         cfg = config
         rng = np.random.default_rng(cfg.seed)  # every action draw of training
@@ -128,6 +125,7 @@ def train(config: Config | None = None, *, device=None, progress: bool = False,
             bar.set_postfix(mean_return=f"{history.mean_return[-1]:.0f}")
             if callback is not None:
                 callback(history)
+        trainer.finish_bar(bar, history)
     finally:
         envs.close()
         bar.close()

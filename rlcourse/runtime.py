@@ -107,7 +107,16 @@ def _mps_available() -> bool:
     return bool(backend is not None and backend.is_available())
 
 
-COURSE_PACKAGES = ("jupyterlab", "numpy", "torch", "matplotlib", "nbval", "gymnasium")
+# What the notebooks import (all a Colab runtime needs), and the tools that run the course on
+# one's own machine (JupyterLab, and nbval for `make test`), which Colab brings or does not need.
+COURSE_PACKAGES = ("numpy", "torch", "matplotlib", "gymnasium", "tqdm")
+TOOL_PACKAGES = ("jupyterlab", "nbval")
+
+
+def _on_colab() -> bool:
+    import sys
+
+    return "google.colab" in sys.modules
 
 
 def environment_report(packages: tuple[str, ...] = COURSE_PACKAGES) -> dict[str, str | None]:
@@ -129,12 +138,16 @@ def check_environment() -> bool:
     A bad ``RLCOURSE_DEVICE`` (unknown name, or a device this machine lacks) is reported as a
     finding, with what to do, rather than raised.
 
+    On Colab only the packages the notebooks import are needed; elsewhere JupyterLab and nbval
+    too.
+
     Returns:
-        True when every package is installed and the device can be used.
+        True when every needed package is installed and the device can be used.
     """
     import platform
 
-    report = environment_report()
+    needed = COURSE_PACKAGES if _on_colab() else COURSE_PACKAGES + TOOL_PACKAGES
+    report = environment_report(needed)
     print(f"python      {platform.python_version()}")
     for name, ver in report.items():
         print(f"{name:<11} {ver or 'MISSING'}")
@@ -149,7 +162,7 @@ def check_environment() -> bool:
                   f"a device of this machine (e.g. RLCOURSE_DEVICE=cpu), then restart the kernel.")
     if missing:
         print(f"\nMissing: {', '.join(missing)}. Install the course with `make lab` (or "
-              f"`pip install -e '.[test,grade]'` in the repository), then restart the kernel.")
+              f"`pip install -e '.[lab,grade,test]'` in the repository), then restart the kernel.")
     elif device_ok:
         print("\nAll set.")
     return not missing and device_ok

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch.distributions import Categorical
-from tqdm.auto import tqdm
 
 from rlcourse import returns, rollout, runtime, trainer
 from rlcourse.torch_policy import CategoricalPolicy
@@ -75,7 +74,7 @@ def train(config: Config | None = None, *, device: torch.device | str | None = "
             e.g. ``train(seed=1, num_envs=8)``.
         device: where the policy lives, resolved by ``runtime.get_device`` (default the CPU:
             CartPole's environments step in NumPy, and a 4-64-2 network is fastest there).
-        progress: show a tqdm bar over environment steps.
+        progress: show a progress bar over environment steps.
         callback: called with the history after every update.
 
     Returns:
@@ -86,10 +85,11 @@ def train(config: Config | None = None, *, device: torch.device | str | None = "
     with runtime.torch_threads(config.threads):
         envs = rollout.make_vec(config.env_id, config.num_envs,
                                 vectorization_mode=rollout.fastest_mode(config.env_id))
-        bar = tqdm(total=config.max_env_steps, disable=not progress, unit="step",
-                   desc=config.env_id)
+        bar = trainer.progress_bar(config, progress, config.env_id)
         try:
-            return _loop(config, device, envs, bar, callback)
+            history = _loop(config, device, envs, bar, callback)
+            trainer.finish_bar(bar, history)
+            return history
         finally:
             bar.close()
             envs.close()

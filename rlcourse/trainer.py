@@ -260,3 +260,21 @@ def surrogate_loss(log_probs, advantages, num_episodes: int):
                          "pass advantages.detach()")
     num_episodes = validate.integer("num_episodes", num_episodes, low=1)
     return -(advantages * log_probs).sum() / num_episodes
+
+
+def progress_bar(config: Config, show: bool, desc: str):
+    """The trainers' bar over environment steps (:mod:`rlcourse.progress`: plain text, stored
+    as its last state)."""
+    from rlcourse import progress
+
+    return progress.bar(total=config.max_env_steps, desc=desc, unit="step", disable=not show)
+
+
+def finish_bar(bar, history: History) -> None:
+    """Close ``bar``; a run that stopped at its target before the step budget closes full and
+    says so, instead of ending part-way (it stopped on purpose)."""
+    if history.stopped:
+        cfg = history.config
+        bar.stop_early(f"evaluation return {history.evaluations[-1][1]:.1f} reached "
+                       f"target + stop_margin = {cfg.target + cfg.stop_margin:g}")
+    bar.close()

@@ -61,9 +61,25 @@ def test_environment_report_names_missing_packages(capsys):
 def test_check_environment_prints_versions(capsys):
     assert runtime.check_environment() is True
     out = capsys.readouterr().out
-    for name in runtime.COURSE_PACKAGES:
+    for name in runtime.COURSE_PACKAGES + runtime.TOOL_PACKAGES:
         assert name in out
     assert "device" in out
+
+
+def test_on_colab_only_the_notebooks_imports_are_needed(monkeypatch, capsys):
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    real = runtime.environment_report
+    monkeypatch.setattr(runtime, "environment_report",
+                        lambda packages: {**real(packages), **{p: None for p in packages
+                                                               if p in runtime.TOOL_PACKAGES}})
+    assert runtime.check_environment() is True  # no JupyterLab/nbval asked for on Colab
+    assert "jupyterlab" not in capsys.readouterr().out
+    monkeypatch.delitem(sys.modules, "google.colab")
+    assert runtime.check_environment() is False  # here they are needed, and "missing"
+    assert "Missing: jupyterlab, nbval" in capsys.readouterr().out
 
 
 def test_get_device_accepts_torch_devices_auto_and_checks_names(monkeypatch):

@@ -159,3 +159,18 @@ def test_require_discrete_names_the_space():
     with pytest.raises(ValueError, match=r"Box\(-2.0, 2.0"):
         trainer.require_discrete(envs, "x")
     envs.close()
+
+
+def test_a_run_that_stops_at_its_target_closes_its_bar_full_and_says_why(capsys):
+    tr = trainer
+    cfg = tr.Config(max_env_steps=1000, target=10.0, stop_margin=0.0)
+    history = tr.History(None, cfg)
+    bar = tr.progress_bar(cfg, True, "test")
+    history.log(300, np.array([12.0]), 0.0)
+    bar.update(300)
+    history.record_evaluation(11.0)
+    assert history.stopped
+    tr.finish_bar(bar, history)
+    err = capsys.readouterr().err
+    assert "100%" in err and "done at 300 of 1000 steps" in err
+    assert "reached target + stop_margin = 10" in err
