@@ -12,7 +12,8 @@ with notebook 02's hand-written forward and backward passes instead of autograd.
    being its negative;
 4. **one Adam step up** that gradient (``numpy_policy.Adam(maximize=True)``);
 5. **log**, and when the batch's mean return reaches the target, **evaluate** on fresh episodes,
-   sampling actions as in training (the argmax would be another, usually better, policy).
+   sampling actions as in training (conventions §6; the argmax would be a different
+   policy).
 """
 
 from __future__ import annotations
