@@ -29,7 +29,6 @@ from rlcourse import validate
 
 Params = dict[str, np.ndarray]
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
-_TINY = np.finfo(np.float64).tiny
 
 
 # --- probabilities ------------------------------------------------------------------------------
@@ -115,26 +114,6 @@ def sample_actions(probs: ArrayLike, rng: np.random.Generator) -> np.ndarray:
     cdf = np.cumsum(p, axis=1)
     u = rng.random((p.shape[0], 1)) * cdf[:, -1:]  # scaled by the total against rounding
     return (u < cdf).argmax(axis=1)
-
-
-def sample_from_logits(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One action per row of ``logits`` (B, A), drawn from softmax(logits); int64 (B,).
-
-    The Gumbel-max trick: with g_j = −log(−log u_j), u_j ~ U(0, 1) independent,
-    argmax_j (z_j + g_j) is distributed as softmax(z); −log u_j is an Exp(1) draw e_j, so
-    g_j = −log e_j. The same distribution as
-    ``sample_actions(softmax(z), rng)`` without forming π: the cheaper of the two where it runs
-    once per environment step (``torch_policy.CategoricalPolicy.numpy_sampler``). Logits may be
-    −inf (an action ruled out) but not NaN or +inf, and not −inf in a whole row.
-    """
-    z = _logits(logits)
-    if z.ndim != 2:
-        raise ValueError(f"logits must have shape (B, A), got shape {z.shape}")
-    if not hasattr(rng, "standard_exponential"):
-        raise TypeError(f"rng must be a np.random.Generator (np.random.default_rng(seed)), got "
-                        f"{type(rng).__name__}")
-    e = np.maximum(rng.standard_exponential(z.shape), _TINY)  # e = 0 would give log 0
-    return (z - np.log(e)).argmax(axis=1)
 
 
 def softmax_backward(dprobs: ArrayLike, probs: ArrayLike) -> np.ndarray:

@@ -12,15 +12,11 @@ Minimising L ascends J: ∇L = −ĝ, the REINFORCE gradient estimate.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Categorical
-
-from rlcourse import numpy_policy
 
 
 def mlp(sizes: list[int] | tuple[int, ...], activation: type[nn.Module] = nn.Tanh) -> nn.Sequential:
@@ -73,44 +69,6 @@ class CategoricalPolicy(nn.Module):
                 return probs.argmax(-1).cpu().numpy()
             return torch.multinomial(probs, 1, generator=generator)[:, 0].cpu().numpy()
 
-    def numpy_sampler(self, rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
-        """A snapshot of the policy as a NumPy function: obs (N, obs_dim) -> sampled actions (N,).
-
-        The same network and weights as now (later updates do not reach the snapshot: take a new
-        one after each), run in NumPy, actions drawn with ``rng``
-        (``numpy_policy.sample_from_logits``). Why: sampling needs no gradient, and a torch call
-        on a dozen rows costs ~15 µs of dispatch next to an environment step, more than its
-        arithmetic; the forward pass here is a few NumPy calls. (The trainer does not use it: its
-        loop samples with :meth:`act`, and still meets the course's speed target.)
-        """
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
-        layers: list[Callable[[np.ndarray], np.ndarray]] = []
-        for layer in self.net:
-            if isinstance(layer, nn.Linear):
-                # float32 as in torch: NumPy's tanh is ~5x slower in float64
-                w = layer.weight.detach().cpu().float().numpy().T.copy()
-                b = layer.bias.detach().cpu().float().numpy().copy()
-                layers.append(lambda x, w=w, b=b: x @ w + b)
-            elif type(layer) in _NUMPY_ACTIVATIONS:
-                layers.append(_NUMPY_ACTIVATIONS[type(layer)])
-            else:
-                raise TypeError(f"numpy_sampler supports Linear, Tanh and ReLU layers, "
-                                f"not {type(layer).__name__}")
-        obs_dim = self.obs_dim
-
-        def act(obs: np.ndarray) -> np.ndarray:
-            x = np.asarray(obs, dtype=np.float32)
-            if x.ndim != 2 or x.shape[1] != obs_dim:
-                raise ValueError(f"obs must have shape (N, {obs_dim}), got {x.shape}")
-            for f in layers:
-                x = f(x)
-            return numpy_policy.sample_from_logits(x, rng)
-
-        return act
-
-
-_NUMPY_ACTIVATIONS = {nn.Tanh: np.tanh, nn.ReLU: lambda x: np.maximum(x, 0.0)}
 
 
 class ValueNet(nn.Module):

@@ -140,29 +140,6 @@ def test_sample_actions_frequencies():
     assert np.all(numpy_policy.sample_actions(np.array([[0.0, 1.0]] * 50), rng) == 1)
 
 
-def test_sample_from_logits_draws_softmax_frequencies():
-    rng = np.random.default_rng(7)
-    logits = np.tile([[0.0, 1.0, -1.0]], (100_000, 1))
-    a = numpy_policy.sample_from_logits(logits, rng)
-    assert a.dtype.kind == "i" and a.shape == (100_000,)
-    want = numpy_policy.softmax(logits[0])
-    np.testing.assert_allclose(np.bincount(a, minlength=3) / a.size, want, atol=0.005)
-    # a logit gap of 1000 is a sure thing (no overflow: no exp is taken)
-    assert np.all(numpy_policy.sample_from_logits(np.array([[0.0, 1000.0]] * 50), rng) == 1)
-    with pytest.raises(ValueError, match=r"logits must have shape \(B, A\)"):
-        numpy_policy.sample_from_logits(np.zeros(3), rng)
-
-
-def test_sample_from_logits_survives_a_zero_draw():
-    class ZeroRng:  # an Exp(1) draw may be exactly 0.0, which log(0) must not turn into nan
-        def standard_exponential(self, shape):
-            return np.zeros(shape)
-
-    with np.errstate(all="raise"):
-        a = numpy_policy.sample_from_logits(np.array([[0.0, 2.0], [3.0, 0.0]]), ZeroRng())
-    np.testing.assert_array_equal(a, [1, 0])  # equal noise: the larger logit wins
-
-
 def test_adam_matches_torch():
     rng = np.random.default_rng(5)
     params = numpy_policy.init_params(D, A, hidden=H, rng=rng)
@@ -281,9 +258,7 @@ def test_sample_actions_accepts_a_float32_softmax():
     ([[-np.inf, -np.inf]], "a row of −inf rules out every action"),
     (np.zeros((2, 0)), "at least one action"),
 ])
-@pytest.mark.parametrize("fn", [numpy_policy.softmax, numpy_policy.log_softmax,
-                                lambda z: numpy_policy.sample_from_logits(
-                                    z, np.random.default_rng(0))])
+@pytest.mark.parametrize("fn", [numpy_policy.softmax, numpy_policy.log_softmax])
 def test_logits_families_are_refused(fn, logits, message):
     with pytest.raises(ValueError, match=message):
         fn(np.asarray(logits, dtype=float))
@@ -293,10 +268,8 @@ def test_minus_inf_logit_is_an_action_ruled_out():
     z = np.array([[0.0, -np.inf, 1.0]])
     p = numpy_policy.softmax(z)
     assert p[0, 1] == 0.0 and p.sum() == pytest.approx(1.0)
-    a = numpy_policy.sample_from_logits(np.repeat(z, 1000, 0), np.random.default_rng(0))
+    a = numpy_policy.sample_actions(np.repeat(p, 1000, 0), np.random.default_rng(0))
     assert not np.any(a == 1)
-    with pytest.raises(TypeError, match=r"rng must be a np\.random\.Generator"):
-        numpy_policy.sample_from_logits(z, rng=3)
 
 
 def test_non_finite_inputs_to_the_network_are_refused(setup):

@@ -147,38 +147,6 @@ def test_value_net_shape_and_mlp_validation():
         torch_policy.mlp([4])
 
 
-def test_numpy_sampler_samples_the_same_policy_as_torch():
-    torch.manual_seed(2)
-    policy = torch_policy.CategoricalPolicy(4, 3, hidden=(16, 8), activation=torch.nn.ReLU)
-    obs = np.random.default_rng(0).normal(size=(2000, 4)).astype(np.float32)
-    with torch.no_grad():  # the snapshot's forward pass equals torch's, in float64
-        logits = policy.double()(torch.from_numpy(obs).double()).numpy()
-        policy.float()
-    got = policy.numpy_sampler(np.random.default_rng(5))(obs)
-    want = numpy_policy.sample_from_logits(logits, np.random.default_rng(5))
-    np.testing.assert_array_equal(got, want)
-
-
-def test_numpy_sampler_is_a_snapshot_and_checks_its_input():
-    torch.manual_seed(3)
-    policy = torch_policy.CategoricalPolicy(2, 2, hidden=(4,))
-    with torch.no_grad():
-        policy.net[2].bias.copy_(torch.tensor([50.0, 0.0]))
-    sampler = policy.numpy_sampler(np.random.default_rng(0))
-    with torch.no_grad():  # an update after the snapshot does not reach it
-        policy.net[2].bias.copy_(torch.tensor([0.0, 50.0]))
-    obs = np.zeros((100, 2), dtype=np.float32)
-    assert np.all(sampler(obs) == 0)
-    assert np.all(policy.numpy_sampler(np.random.default_rng(0))(obs) == 1)
-    with pytest.raises(ValueError, match=r"obs must have shape \(N, 2\)"):
-        sampler(obs[:, :1])
-    with pytest.raises(TypeError, match=r"rng must be a np\.random\.Generator"):
-        policy.numpy_sampler(0)
-    with pytest.raises(TypeError, match="supports Linear, Tanh and ReLU"):
-        torch_policy.CategoricalPolicy(2, 2, activation=torch.nn.GELU).numpy_sampler(
-            np.random.default_rng(0))
-
-
 @pytest.mark.parametrize("name", list(torch_policy.LOSSES))
 def test_losses_refuse_weights_that_would_broadcast(name):
     logits, actions = torch.zeros(5, 2), torch.zeros(5, dtype=torch.long)
