@@ -268,11 +268,12 @@ def backward(dlogits: ArrayLike, cache: ForwardCache) -> Params:
     dz = _float_array(dlogits, "dlogits")
     expected = (cache.obs.shape[0], cache.W2.shape[1])
     if dz.ndim == 0:
-        # the learner's `backpropagate(G * log(probs[action]))`: the loss's value is one number;
-        # the chain rule needs how the loss changes with each output
+        # the learner's `backpropagate(G * log(probs[action]))`: that number is minus the loss's
+        # value; the chain rule needs how the loss changes with each output
         raise ValueError(f"dlogits must have the shape of the logits {expected}: the gradient "
                          f"of the loss with respect to every logit, got a scalar ({float(dz):g}); "
-                         "a loss's value is not its gradient")
+                         "a number such as G·log π(a|s) (minus the loss L = −G·log π(a|s)) is a "
+                         "value, not the gradient ∂L/∂z")
     if dz.shape != expected:
         raise ValueError(f"dlogits must have the shape of the logits {expected}, got {dz.shape}")
     _require_finite(dz, "dlogits")

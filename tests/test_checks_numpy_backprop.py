@@ -30,6 +30,11 @@ def test_softmax_accepts_numpy_and_torch_answers():
     (lambda z: np.exp(z) / np.exp(z).sum(-1, keepdims=True), log_softmax_ok,
      "softmax overflowed.*Subtract each row's maximum"),
     (softmax_ok, lambda z: np.log(softmax_ok(z)), "log_softmax returned -inf.*log\\(0\\)"),
+    # without the shift exp(1000) overflows: the message names the overflow, not log(0)
+    (softmax_ok, lambda z: z - np.log(np.exp(z).sum(-1, keepdims=True)),
+     "log_softmax returned -inf or NaN: np.exp\\(1000\\) overflows to inf"),
+    (softmax_ok, lambda z: z - np.log(np.exp(z - z.max(-1, keepdims=True)).sum(-1, keepdims=True)),
+     "the log-sum-exp lost its \\+ m"),
     (lambda z: np.exp(z - z.max(0)) / np.exp(z - z.max(0)).sum(0), log_softmax_ok,
      "broadcasting over the batch is wrong: you normalised over axis 0"),
     (lambda z: np.exp(z - z.max(-1)) / np.exp(z - z.max(-1)).sum(-1), log_softmax_ok,
@@ -88,6 +93,16 @@ def averaged(dz, c):
     return {k: v / len(dz) for k, v in backward_ok(dz, c).items()}
 
 
+def tanh_prime_one_minus_h(dz, c):
+    dpre = (dz @ c.W2.T) * (1 - c.h)
+    return dict(backward_ok(dz, c), W1=c.obs.T @ dpre, b1=dpre.sum(0))
+
+
+def tanh_prime_times_h(dz, c):
+    dpre = (dz @ c.W2.T) * (1 - c.h**2) * c.h
+    return dict(backward_ok(dz, c), W1=c.obs.T @ dpre, b1=dpre.sum(0))
+
+
 def wrong_W2(dz, c):
     return dict(backward_ok(dz, c), W2=c.h.T @ dz * 2)
 
@@ -96,6 +111,8 @@ def wrong_W2(dz, c):
     (no_tanh, "the tanh's derivative is missing"),
     (bias_not_summed, "broadcasting over the batch is wrong: .*\\['b1'\\] has one row per state"),
     (averaged, "you averaged over the batch"),
+    (tanh_prime_one_minus_h, "tanh' is 1 − h², not 1 − h"),
+    (tanh_prime_times_h, "tanh' is 1 − h², not \\(1 − h²\\)·h"),
     (wrong_W2, "W2 is wrong"),
     (lambda dz, c: [1, 2, 3, 4], "should be a dict with keys"),
     (lambda dz, c: {"W1": 0}, "missing the key\\(s\\) \\['b1', 'W2', 'b2'\\]"),
@@ -144,6 +161,8 @@ def pg_with(dlogits_fn):
     (lambda y, p, G: G * (y - p), "broadcasting over the batch is wrong: `G \\* "),
     (lambda y, p, G: G[:, None] * (y - p) / len(G), "this is the mean over all steps"),
     (lambda y, p, G: G[0] * (y - p), "every step was weighted by G_0"),
+    (lambda y, p, G: ((G - G.mean()) / (G.std() + 1e-8))[:, None] * (y - p),
+     "the returns were standardised"),
 ])
 def test_policy_gradient_names_mistakes(dlogits_fn, message):
     with pytest.raises(ExerciseFailed, match=message):
@@ -203,6 +222,16 @@ def test_update_accepts_alternatives():
     (update_with(lambda r, g: np.full(len(r), G_of(r, g)[0])), "every step was weighted by G_0"),
     (update_with(lambda r, g: G_of(r, 1.0)), "gamma is missing"),
     (update_with(G_of, use_lr=False), "the learning rate is missing"),
+    (update_with(lambda r, g: np.cumsum(g ** np.arange(len(r)) * r)),
+     "the returns were summed from the start of the episode"),
+    (update_with(lambda r, g: g * G_of(r, g)), "the discount exponent of the returns is off by one"),
+    (update_with(lambda r, g: G_of(r, g)[::-1]), "the returns are reversed"),
+    (update_with(lambda r, g: (G_of(r, g) - G_of(r, g).mean()) / G_of(r, g).std()),
+     "the returns were standardised"),
+    (update_with(lambda r, g: np.array([np.sum(g ** np.arange(t, len(r)) * r[t:])
+                                        for t in range(len(r))])),
+     "returns discounted from the start of the episode, γ\\^k at the absolute index k, are "
+     "exactly γ\\^t G_t"),
     (lambda params, *args: {k: v.copy() for k, v in params.items()},
      "you left the parameters unchanged"),
 ])
@@ -284,8 +313,22 @@ def _G_log_p(G, logits, actions):
      "you passed a scalar where backward needs the gradient vector \\(your number is "
      "±Σ_t G_t log π"),
     (lambda G, logits, actions, **_: _G_log_p(G, logits, actions),
-     "you passed a scalar where backward needs the gradient vector \\(your numbers are "
-     "±G_t log π"),
+     "you passed per-step loss values \\(shape \\(3,\\): your numbers are ±G_t log π.*\\), "
+     "not the gradient vector at the logits"),
+    # the two readings 02 section 5a demonstrates: the scalar at the chosen output, at every one
+    (lambda G, logits, actions, y, **_: -_G_log_p(G, logits, actions)[:, None] * y,
+     "you put each step's loss value −G_t log π\\(a_t\\|s_t\\) at the chosen output: a value "
+     "is not a gradient"),
+    (lambda G, logits, actions, y, **_: np.repeat(_G_log_p(G, logits, actions)[:, None],
+                                                  y.shape[1], axis=1),
+     "you put each step's G_t log π\\(a_t\\|s_t\\) \\(minus its loss value\\) at every output"),
+    (lambda y, p, r, gamma, **_: -np.array([np.sum(gamma ** np.arange(t, len(r)) * r[t:])
+                                            for t in range(len(r))])[:, None] * (y - p),
+     "γ\\^k at the absolute index k"),
+    (lambda G, y, p, **_: -((G - G.mean()) / (G.std() + 1e-8))[:, None] * (y - p),
+     "the returns were standardised"),
+    (lambda G, y, p, **_: -G[::-1][:, None] * (y - p),
+     "the returns are reversed"),
     (lambda G, y, p, **_: -G[:, None] * y / p,
      "the gradient is at the chosen logit only \\(the softmax was skipped\\)"),
     (lambda G, y, p, **_: -G[:, None] * y * (1 - p), "the gradient is at the chosen logit only: "),

@@ -312,3 +312,60 @@ def _disc(G, g):
 def test_every_named_update_mistake_is_recognised(learner, words):
     fails_with(ue.check_reinforce_update, learner, words)
 
+
+
+# ---------------------------------------------------------------- named after a fresh-eyes review
+
+def test_forward_recursion_is_named():
+    def forward(rewards, gamma):  # G[t] = rewards[t] + γ G[t−1]: the rewards before t
+        G, out = 0.0, np.zeros(len(rewards))
+        for t in range(len(rewards)):
+            G = rewards[t] + gamma * G
+            out[t] = G
+        return out
+    fails_with(ue.check_discounted_returns, forward,
+               "the recursion runs forward, G[t] = rewards[t] + γ G[t−1]")
+
+
+def test_integer_returns_are_refused_not_truncated_silently():
+    def int_array(rewards, gamma):
+        out = np.zeros(len(rewards), dtype=int)
+        out[:] = returns_loop(rewards, gamma)  # truncates 2.62 to 2
+        return out
+    fails_with(ue.check_discounted_returns, int_array,
+               "the returns has dtype int64, expected a float dtype")
+
+
+def test_returns_check_accepts_a_list_and_the_empty_episode():
+    assert ue.check_discounted_returns(lambda r, g: list(returns_loop(r, g)))
+
+
+def test_the_books_per_step_loop_is_named():
+    def per_step(theta, actions, rewards, alpha, gamma, gamma_t=True):
+        from rlcourse import returns
+        G = returns.discounted_returns(rewards, gamma)
+        th = np.array(theta, dtype=float)
+        for t, a in enumerate(actions):  # θ moves inside the episode, as in the book
+            th = th + alpha * (gamma**t if gamma_t else 1.0) * G[t] * (np.eye(2)[a] - _softmax(th))
+        return th
+    msg = fails_with(ue.check_reinforce_update, per_step,
+                     "you updated θ inside the episode, as the book's pseudocode does")
+    assert "O(α²)" in msg and "at fixed θ" in msg
+    fails_with(ue.check_reinforce_update,
+               lambda *args: per_step(*args, gamma_t=False), "as the book's pseudocode does")
+
+
+def test_immediate_rewards_as_weights_are_named():
+    def immediate(theta, actions, rewards, alpha, gamma):
+        pi = _softmax(np.asarray(theta, dtype=float))
+        return theta + alpha * sum(gamma**t * rewards[t] * (np.eye(2)[a] - pi)
+                                   for t, a in enumerate(actions))
+    fails_with(ue.check_reinforce_update, immediate,
+               "weighted by the immediate reward rewards[t] (R_{t+1})")
+
+
+def test_whole_return_messages_point_to_section_8():
+    msg = fails_with(ue.check_discounted_returns,
+                     lambda r, g: np.full(len(r), returns_loop(r, g)[0] if len(r) else 0.0),
+                     "section 8 measures it")
+    assert "section 2" not in msg

@@ -367,3 +367,12 @@ def test_gaussian_arguments_are_validated():
         numpy_policy.gaussian_log_prob_grad(np.zeros(5), np.zeros(1), np.zeros(5))
     with pytest.raises(ValueError, match="log_std must be finite"):
         numpy_policy.gaussian_log_prob(mu, np.array([np.inf]), np.zeros((5, 1)))
+
+
+def test_the_scalar_message_gets_the_sign_right(setup):
+    """G·log π(a|s) is minus the loss L = −G·log π(a|s): the message says so."""
+    params, obs, _, _ = setup
+    _, cache = numpy_policy.forward(params, obs)
+    with pytest.raises(ValueError, match=r"G·log π\(a\|s\) \(minus the loss L = −G·log π\(a\|s\)\) "
+                                         r"is a value, not the gradient ∂L/∂z"):
+        numpy_policy.backward(-1.5, cache)

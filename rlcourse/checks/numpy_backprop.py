@@ -68,6 +68,9 @@ _SOFTMAX_CASES = (
 )
 
 
+_EXP_OVERFLOWS = np.log(np.finfo(np.float64).max)  # ≈ 709.8: np.exp of more is inf
+
+
 def _naive_softmax(z):
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
@@ -136,6 +139,10 @@ def check_softmax(softmax: Callable, log_softmax: Callable) -> Feedback:
                         forbidden=_own("softmax", "log_softmax", "log_prob"))
         raw_np = to_numpy(raw)
         if raw_np is not None and raw_np.shape == z.shape and not np.all(np.isfinite(raw_np)):
+            if np.max(z) > _EXP_OVERFLOWS:
+                ex.fail("log_softmax returned -inf or NaN: np.exp(1000) overflows to inf, so "
+                        "log(sum(exp(z))) is inf and z − inf is −inf. Subtract each row's "
+                        "maximum m first: log π = (z − m) − log(sum(exp(z − m)))", case)
             ex.fail("log_softmax returned -inf or NaN: np.log(softmax(z)) takes log(0) once a "
                     "probability underflows. Compute (z - max) - log(sum(exp(z - max))) "
                     "directly, without forming the probabilities", case)
@@ -147,6 +154,9 @@ def check_softmax(softmax: Callable, log_softmax: Callable) -> Feedback:
                     "the log-sum-exp term is missing: log π_j = (z_j − m) − log Σ_k exp(z_k − m)":
                         shifted,
                     "you returned the probabilities, not their logarithm": want_p,
+                    "the log-sum-exp lost its + m: log Σ_k exp(z_k) = m + log Σ_k exp(z_k − m), "
+                    "so z − log Σ_k exp(z_k − m) is off by m; subtract from z − m, or add m back":
+                        want_lp + z.max(axis=-1, keepdims=True),
                     **_axis_mistakes(z, log=True),
                 })
             ex.fail(msg or f"expected {fmt(want_lp)}, got {fmt(got_lp)}", case)
@@ -155,14 +165,47 @@ def check_softmax(softmax: Callable, log_softmax: Callable) -> Feedback:
 
 # --- the conventions' messages (docs/conventions.md §2-§4) --------------------------------------
 
-_G0_MESSAGE = (
-    "every step was weighted by G_0, the whole episode's return: that is REINFORCE as first "
-    "written (unbiased, but with a higher variance, as notebook 01 measures); the course weights "
-    "step t by G_t, the return from t on, and so does this exercise")
-
 _GAMMA_T_MESSAGE = (
     "this includes the γ^t factor of 01's exact gradient; from 02 on the course drops it (see 01, "
     "'dropping γ^t'), so the numbers differ by γ^t at step t")
+
+_G0_MESSAGE = (
+    "every step was weighted by G_0, the whole episode's return: that is REINFORCE as first "
+    "written (an unbiased estimate of ∇J, with a higher variance, as notebook 01 measures); the "
+    "course weights step t by G_t, the return from t on, and so does this exercise")
+
+_GAMMA_T_OR_ABSOLUTE_INDEX_MESSAGE = (
+    _GAMMA_T_MESSAGE + " (returns discounted from the start of the episode, γ^k at the absolute "
+    "index k, are exactly γ^t G_t: G_t discounts from step t, γ^(k−t))")
+
+_STANDARDISED_MESSAGE = (
+    "the returns were standardised ((G − mean) / std over the episode's steps): that is an "
+    "option with a cost (a time-dependent, slightly biased baseline and a step size that "
+    "changes from batch to batch; notebook 03), not the plain return; this exercise weights "
+    "step t by G_t itself")
+
+
+def _standardised(G: np.ndarray) -> np.ndarray | None:
+    std = G.std()
+    return None if G.size < 2 or std == 0 else (G - G.mean()) / std
+
+
+def _returns_readings(rewards: np.ndarray, gamma: float) -> dict[str, np.ndarray | None]:
+    """Weights a learner computes from the rewards instead of G_t, each named (as 01's check)."""
+    T = len(rewards)
+    k = np.arange(T)
+    G = returns.discounted_returns(rewards, gamma)
+    return {
+        _GAMMA_T_OR_ABSOLUTE_INDEX_MESSAGE: gamma ** k * G,
+        "the returns were summed from the start of the episode, not from t: G_t adds only the "
+        "rewards that come after the action at step t (rewards[t], rewards[t+1], ...)":
+            np.cumsum(gamma ** k * rewards),
+        "the discount exponent of the returns is off by one: rewards[t] (R_{t+1}) is not "
+        "discounted, G_t = R_{t+1} + γ R_{t+2} + ...": gamma * G,
+        "the returns are reversed: G[t] belongs to step t, so G[0] is the return of the whole "
+        "episode": G[::-1],
+        _STANDARDISED_MESSAGE: _standardised(G),
+    }
 
 
 def _mean_over_steps_message(what: str, T: int) -> str:
@@ -230,6 +273,12 @@ def _backward_tanh_of_h(dz, cache):
     return {"W1": cache.obs.T @ dpre, "b1": dpre.sum(0), "W2": cache.h.T @ dz, "b2": dz.sum(0)}
 
 
+def _backward_with_tanh_prime(dz, cache, tanh_prime):
+    dh = dz @ cache.W2.T
+    dpre = dh * tanh_prime(cache.h)
+    return {"W1": cache.obs.T @ dpre, "b1": dpre.sum(0), "W2": cache.h.T @ dz, "b2": dz.sum(0)}
+
+
 def check_backward(backward: Callable) -> Feedback:
     """``backward(dlogits, cache) -> {"W1", "b1", "W2", "b2"}`` for the tanh network."""
     ex = Exercise("backward")
@@ -253,6 +302,10 @@ def check_backward(backward: Callable) -> Feedback:
                 dz, cache)),
             "tanh' is 1 − tanh(pre)² = 1 − h²: the cache holds h = tanh(pre) already, so "
             "np.tanh(h) applies tanh twice": _flat(_backward_tanh_of_h(dz, cache)),
+            "tanh' is 1 − h², not 1 − h: d tanh(x)/dx = 1 − tanh(x)², with h = tanh(pre) "
+            "the cached activation": _flat(_backward_with_tanh_prime(dz, cache, lambda h: 1 - h)),
+            "tanh' is 1 − h², not (1 − h²)·h: the extra factor h does not belong to the tanh's "
+            "derivative": _flat(_backward_with_tanh_prime(dz, cache, lambda h: (1 - h**2) * h)),
             "you averaged over the batch (divided by B); backward must return the gradient of "
             "the sum, as its input dlogits already holds each row's weight":
                 _flat(_backward_mean(dz, cache)),
@@ -307,6 +360,9 @@ def _pg_mistakes(params, obs, actions, G) -> dict[str, Callable[[], np.ndarray]]
             lambda z, a, w: w[:, None] * right(z, a) / len(w),
         _G0_MESSAGE:
             lambda z, a, w: w[0] * right(z, a),
+        _STANDARDISED_MESSAGE:
+            lambda z, a, w: (None if _standardised(w) is None
+                             else _standardised(w)[:, None] * right(z, a)),
     }
     out = {}
     for msg, fn in variants.items():
@@ -366,18 +422,21 @@ def _update_mistakes(params, obs, actions, rewards, gamma, lr):
 
     return {
         "you left the parameters unchanged": _flat(params),
-        "the sign is flipped: θ − α∇J descends; REINFORCE ascends the expected return, "
-        "θ ← θ + α Σ_t G_t ∇ log π(a_t|s_t)": step(G, sign=-1.0),
+        "the sign is flipped: you subtracted α ĝ; REINFORCE climbs the expected return along "
+        "its estimate ĝ = Σ_t G_t ∇ log π(a_t|s_t) (γ^t dropped), θ ← θ + α ĝ":
+            step(G, sign=-1.0),
         "the return weight is missing: every step's gradient must be multiplied by its "
         "return G_t": step(np.ones(T)),
-        "the steps were weighted by the immediate rewards r_t, not by the returns "
-        "G_t = r_t + γ r_{t+1} + ...": step(rewards),
+        "the steps were weighted by the immediate rewards R_{t+1} (rewards[t]), not by the "
+        "returns G_t = R_{t+1} + γ R_{t+2} + ...": step(rewards),
         _G0_MESSAGE: step(np.full(T, G[0])),
-        _GAMMA_T_MESSAGE: step(gamma ** np.arange(T) * G),
         "the steps were weighted by undiscounted returns: gamma is missing":
             step(returns.discounted_returns(rewards, 1.0)),
-        "the learning rate is missing: θ ← θ + α ∇J": step(G, lr=1.0),
+        "the learning rate is missing: θ ← θ + α ĝ, with ĝ = Σ_t G_t ∇ log π(a_t|s_t)":
+            step(G, lr=1.0),
         _mean_over_steps_message("update", T): step(G / T),
+        **{msg: (None if w is None else step(w))
+           for msg, w in _returns_readings(rewards, gamma).items()},
     }
 
 
@@ -416,6 +475,7 @@ def _output_gradient_mistakes(logits, actions, rewards, gamma) -> dict[str, Any]
     y = numpy_policy.one_hot(actions, A)
     pi = numpy_policy.softmax(logits)
     pi_a = pi[np.arange(T), actions]
+    step_loss = -G * np.log(pi_a)  # each step's loss value, the scalar 02 section 5a hands over
     return {
         "the gradient is at the chosen logit only (the softmax was skipped): −G_t/π(a_t|s_t) is "
         "∂L/∂π at the chosen *probability*; a backward that starts at the logits needs it taken "
@@ -433,7 +493,6 @@ def _output_gradient_mistakes(logits, actions, rewards, gamma) -> dict[str, Any]
             G[:, None] * (y - pi),
         "the returns are G₀ at every step and the sign is flipped (see both above)":
             G[0] * (y - pi),
-        _GAMMA_T_MESSAGE: -(gamma ** np.arange(T) * G)[:, None] * (y - pi),
         _mean_over_steps_message("gradient", T): -G[:, None] * (y - pi) / T,
         "the steps were weighted by the immediate rewards R_{t+1}, not by the returns "
         "G_t = R_{t+1} + γ R_{t+2} + ...": -rewards[:, None] * (y - pi),
@@ -445,6 +504,16 @@ def _output_gradient_mistakes(logits, actions, rewards, gamma) -> dict[str, Any]
         "broadcasting over the batch is wrong: `G * (one_hot - probs)` multiplies the action "
         "columns by the returns; weight the rows (time steps): G[:, None] * (one_hot - probs)":
             -G[None, :] * (y - pi) if T == A else None,
+        **{msg: (None if w is None else -w[:, None] * (y - pi))
+           for msg, w in _returns_readings(rewards, gamma).items()},
+        **{f"you put {value} {where}: a value is not a gradient; backward needs "
+           "∂L/∂z_t = −G_t(one-hot(a_t) − π_t), how the loss changes with each logit": wrong
+           for value, factor in (
+               ("each step's loss value −G_t log π(a_t|s_t)", 1.0),
+               ("each step's G_t log π(a_t|s_t) (minus its loss value)", -1.0))
+           for where, wrong in (
+               ("at the chosen output", factor * step_loss[:, None] * y),
+               ("at every output", factor * np.repeat(step_loss[:, None], A, axis=1)))},
     }
 
 
@@ -470,14 +539,19 @@ def check_output_gradient(dloss_dlogits: Callable) -> Feedback:
         if arr is not None and arr.shape != (T, A) and arr.size in (1, T):
             G = returns.discounted_returns(rewards, gamma)
             logp = numpy_policy.log_prob(logits, actions)
-            value = ""
             if arr.size == 1 and np.isclose(abs(float(arr.ravel()[0])), abs(np.sum(G * logp))):
-                value = " (your number is ±Σ_t G_t log π(a_t|s_t), the loss's value)"
+                what = ("you passed a scalar where backward needs the gradient vector (your "
+                        "number is ±Σ_t G_t log π(a_t|s_t), the loss's value)")
             elif arr.size == T and np.allclose(np.abs(arr.ravel()), np.abs(G * logp)):
-                value = " (your numbers are ±G_t log π(a_t|s_t), each step's loss value)"
-            ex.fail(f"you passed a scalar where backward needs the gradient vector{value}: "
-                    f"backward needs ∂L/∂z, how the loss changes with each logit, one number per "
-                    f"logit: shape {(T, A)}, got {arr.shape}", case)
+                what = (f"you passed per-step loss values (shape ({T},): your numbers are "
+                        "±G_t log π(a_t|s_t)), not the gradient vector at the logits")
+            elif arr.size == 1:
+                what = "you passed a scalar where backward needs the gradient vector"
+            else:
+                what = (f"you passed one number per step (shape {arr.shape}), not the gradient "
+                        "vector at the logits")
+            ex.fail(f"{what}: backward needs ∂L/∂z, how the loss changes with each logit, one "
+                    f"number per logit: shape {(T, A)}, got {arr.shape}", case)
         got = ex.as_array(out, shape=(T, A), case=case, what="∂L/∂logits")
         if close(got, want, rtol=1e-7, atol=1e-10):
             continue

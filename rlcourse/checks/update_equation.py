@@ -45,7 +45,7 @@ def _returns_mistakes(r: np.ndarray, gamma: float) -> dict[str, Callable[[], np.
         "values are γ^t G_t (the weight of step t in section 3's exact gradient, not the return)":
             lambda: np.array([np.sum(gamma ** k[t:] * r[t:]) for t in range(T)]),
         "every step got the whole episode's return G_0 (weighting every step by G_0 is "
-        "'REINFORCE as first written', unbiased but noisier; section 2 measures it). This "
+        "'REINFORCE as first written', unbiased but noisier; section 8 measures it). This "
         "function returns G_t, the return from step t on":
             lambda: np.full(T, G[0]),
         "γ is applied at the wrong end: the reward right after step t (rewards[t]) gets γ^0, "
@@ -61,6 +61,10 @@ def _returns_mistakes(r: np.ndarray, gamma: float) -> dict[str, Callable[[], np.
         "the result is reversed: G[t] belongs to step t, so G[0] is the return of the whole "
         "episode":
             lambda: G[::-1],
+        "the recursion runs forward, G[t] = rewards[t] + γ G[t−1]: that accumulates the rewards "
+        "that came before step t. G_t = rewards[t] + γ G_{t+1} runs backwards, from the last "
+        "step (G_T = 0) to the first, because G_t needs the return after it":
+            lambda: np.array([np.sum(gamma ** (t - k[:t + 1]) * r[:t + 1]) for t in range(T)]),
     }
 
 
@@ -72,8 +76,9 @@ def check_discounted_returns(discounted_returns: Callable) -> Feedback:
     for rewards, gamma in RETURNS_CASES:
         r = np.array(rewards, dtype=np.float64)
         case = f"rewards = {fmt(r)}, gamma = {gamma}"
+        # kind="float": an integer array (`np.zeros(T, dtype=int)`) truncates every G_t silently
         got = ex.as_array(ex.call(discounted_returns, r, gamma, case=case), shape=r.shape,
-                          case=case, what="the returns")
+                          case=case, what="the returns", kind="float")
         want = returns.discounted_returns(r, gamma)
         if not close(got, want):
             message = diagnose(got, _returns_mistakes(r, gamma))
@@ -174,17 +179,29 @@ def _update_mistakes(theta, actions, rewards, alpha, gamma) -> dict[str, Callabl
         return alpha * weights @ grads
 
     delta = step(disc * G)
+
+    def per_step_loop(weights):
+        # the book's pseudocode: θ moves after every step, so step t's gradient is taken at the
+        # θ already moved by steps 0..t−1
+        th = np.array(theta, dtype=np.float64)
+        for t in range(T):
+            th = th + alpha * weights[t] * short_corridor_exact.grad_log_policy(th, int(a[t]))
+        return th
+
     return {
         "the update descends: REINFORCE climbs J, θ ← θ + α γ^t G_t ∇log π (you subtracted)":
             lambda: theta - delta,
         "you returned Δθ; return the new parameters θ + Δθ": lambda: delta,
         "α is missing: Δθ = α Σ_t γ^t G_t ∇log π(a_t|s_t)": lambda: theta + delta / alpha,
         "every step is weighted by the whole episode's return G_0: that is 'REINFORCE as first "
-        "written', unbiased but with a higher variance (sections 2 and 8 measure it); this "
+        "written', unbiased but with a higher variance (section 8 measures it); this "
         "exercise asks for the weight G_t, the return from step t on, which drops the rewards "
         "that came before the action": lambda: theta + step(disc * G[0]),
         "returns are summed from the start of the episode, not from t":
             lambda: theta + step(disc * np.cumsum(disc * r)),
+        "the steps were weighted by the immediate reward rewards[t] (R_{t+1}), not by the return "
+        "G_t = R_{t+1} + γ R_{t+2} + ..., which adds every later reward":
+            lambda: theta + step(disc * r),
         "this is the update without the γ^t factor, the convention the course follows from "
         "notebook 02 on (see 'Conventions used in the whole course'). This exercise asks for "
         "01's exact gradient, which keeps it: step t is weighted by γ^t G_t, so your numbers "
@@ -206,6 +223,16 @@ def _update_mistakes(theta, actions, rewards, alpha, gamma) -> dict[str, Callabl
         "only the taken action's preference moved: the other action's preference gets "
         "−π(b|s) of the gradient too":
             lambda: theta + step(disc * G, np.eye(2)[a] * (1 - pi[a])[:, None]),
+        "you updated θ inside the episode, as the book's pseudocode does: each step's gradient "
+        "was taken at the θ that the earlier steps had already moved. This exercise asks for "
+        "the episode's update at fixed θ, every ∇log π(a_t|s_t) at the θ that played the "
+        "episode; the two differ by O(α²) (section 10 measures it)":
+            lambda: per_step_loop(disc * G),
+        "you updated θ inside the episode, as the book's pseudocode does, and without the γ^t "
+        "factor. This exercise asks for the episode's update at fixed θ (every ∇log π(a_t|s_t) "
+        "at the θ that played the episode; the two differ by O(α²)), weighted by 01's exact "
+        "γ^t G_t (with γ = 1 the weights agree)":
+            lambda: per_step_loop(G),
     }
 
 
