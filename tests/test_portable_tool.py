@@ -39,7 +39,7 @@ Input:
   ?       ^
 #x1B[0m
 </failure></testcase>
-<testcase classname="probe.ipynb" name="Cell 2" time="0.1"><failure message="y">later</failure>
+<testcase classname="probe.ipynb" name="Cell 2" time="0.1"><failure message="y">Cell 2: later</failure>
 </testcase></testsuite></testsuites>"""
 
 
@@ -49,9 +49,9 @@ def test_parse_junit_reports_the_first_failing_cell_with_stored_and_new_output(t
     result = tool.parse_junit(report)
     assert not result.passed
     assert result.cells == 3
-    assert result.first_failure == "Cell 1: Cell outputs differ"
+    assert result.failures == ["Cell 1: Cell outputs differ", "Cell 2: later"]
     assert result.diff == ["stored: error 6.1e-10", "now:    error 7.1e-10"]
-    assert result.short() == "FAIL Cell 1"
+    assert result.short() == "FAIL Cell 1 +1"
 
 
 def test_parse_junit_passes_only_when_cells_ran_and_none_failed(tmp_path):
@@ -86,7 +86,7 @@ def test_select_notebooks_by_prefix_and_refuses_an_unknown_one():
 def test_format_table_shows_each_environment_and_the_first_difference():
     nb = Path("solutions/01_update_equation.ipynb")
     table = {"default": {nb: tool.Result(passed=True, cells=26)},
-             "openblas-skylakex": {nb: tool.Result(False, 26, "Cell 11: Cell outputs differ",
+             "openblas-skylakex": {nb: tool.Result(False, 26, ["Cell 11: Cell outputs differ"],
                                                    ["stored: 6.1e-10", "now:    7.1e-10"])}}
     text = tool.format_table(table, {"openblas-skylakex": "openblas=SkylakeX"})
     assert re.search(r"default\s+pass \(26\)", text)

@@ -89,23 +89,28 @@ class Result:
 
     passed: bool
     cells: int = 0
-    first_failure: str = ""  # e.g. "Cell 11: Cell outputs differ"
-    diff: list[str] = field(default_factory=list)  # "stored: ..." / "now:    ..." lines
+    failures: list[str] = field(default_factory=list)  # e.g. "Cell 11: Cell outputs differ"
+    diff: list[str] = field(default_factory=list)  # first failure: "stored: ..." / "now: ..."
 
     def short(self) -> str:
         if self.passed:
             return f"pass ({self.cells})"
-        return "FAIL " + (self.first_failure.split(":")[0] or "(no result)")
+        first = self.failures[0].split(":")[0] if self.failures else "(no result)"
+        more = f" +{len(self.failures) - 1}" if len(self.failures) > 1 else ""
+        return f"FAIL {first}{more}"
 
 
 ANSI = re.compile(r"(#x1B|\x1b)\[[0-9;]*m")
 
 
 def parse_junit(path: Path) -> Result:
-    """Result from pytest's --junitxml report of one notebook (first failing or erroring cell)."""
+    """Result from pytest's --junitxml report of one notebook: its failing cells, in order."""
     if not path.exists():
-        return Result(passed=False, first_failure="pytest wrote no report")
+        return Result(passed=False, failures=["pytest wrote no report"])
     cases = list(ET.parse(path).getroot().iter("testcase"))
+    if not cases:
+        return Result(passed=False, failures=["no cell collected"])
+    failures, diff = [], []
     for case in cases:
         bad = case.find("failure")
         if bad is None:
@@ -114,10 +119,9 @@ def parse_junit(path: Path) -> Result:
             continue
         text = ANSI.sub("", (bad.text or "") + "\n" + bad.get("message", ""))
         kind = re.search(r"^(Cell \d+: .*)$", text, re.MULTILINE)
-        first = kind.group(1) if kind else f"{case.get('name')}: {text.strip().splitlines()[0]}"
-        return Result(passed=False, cells=len(cases), first_failure=first, diff=_diff_lines(text))
-    return Result(passed=bool(cases), cells=len(cases),
-                  first_failure="" if cases else "no cell collected")
+        failures.append(kind.group(1) if kind else f"{case.get('name')}: {text.strip()[:200]}")
+        diff = diff or _diff_lines(text)
+    return Result(passed=not failures, cells=len(cases), failures=failures, diff=diff)
 
 
 def _diff_lines(text: str) -> list[str]:
@@ -147,7 +151,8 @@ def run_one(env_name: str, notebook: Path, workdir: Path, python: str = sys.exec
     """nbval over one notebook in one environment; pytest's output goes to workdir."""
     stem = f"{env_name}__{notebook.stem}"
     report = workdir / f"{stem}.xml"
-    cmd = [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header", "--color=no",
+    # -vv: pytest shows whole differing lines, not "Skipping 20 identical leading characters".
+    cmd = [python, "-m", "pytest", "-p", "no:cacheprovider", "-vv", "--no-header", "--color=no",
            *NBVAL_OPTS, f"--junitxml={report}", str(notebook)]
     # From the repository root, as `make test` runs, so that its conftest.py applies.
     cwd = ROOT if notebook.is_relative_to(ROOT) else notebook.parent
@@ -157,20 +162,31 @@ def run_one(env_name: str, notebook: Path, workdir: Path, python: str = sys.exec
     return parse_junit(report)
 
 
+def threads(env_name: str) -> int:
+    return int(environment(env_name)["OMP_NUM_THREADS"])
+
+
 def run_matrix(env_names: list[str], notebooks: list[Path], jobs: int, workdir: Path,
                python: str = sys.executable) -> dict[str, dict[Path, Result]]:
-    """Every (environment, notebook) pair, `jobs` pytest processes at a time."""
+    """Every (environment, notebook) pair: one-thread ones `jobs` at a time, the others alone.
+
+    Two multi-threaded kernels side by side oversubscribe the cores, and torch's spinning OpenMP
+    threads then slow a training cell past the cell timeout (seen: 30 s -> over 180 s).
+    """
     pairs = [(e, nb) for e in env_names for nb in notebooks]
+    results: dict[tuple[str, Path], Result] = {}
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(lambda p: run_one(p[0], p[1], workdir, python), pairs))
-    table: dict[str, dict[Path, Result]] = {e: {} for e in env_names}
-    for (e, nb), result in zip(pairs, results):
-        table[e][nb] = result
-    return table
+        single = [p for p in pairs if threads(p[0]) == 1]
+        for pair, result in zip(single, pool.map(lambda p: run_one(*p, workdir, python), single)):
+            results[pair] = result
+    for pair in pairs:
+        if pair not in results:
+            results[pair] = run_one(*pair, workdir, python)
+    return {e: {nb: results[(e, nb)] for nb in notebooks} for e in env_names}
 
 
 def format_table(table: dict[str, dict[Path, Result]], probes: dict[str, str]) -> str:
-    """Environment x notebook grid, then the first difference of each failure."""
+    """Environment x notebook grid, the kernels each environment gave, then every failing cell."""
     notebooks = list(next(iter(table.values())))
     names = [nb.stem[:24] for nb in notebooks]
     first = max(len(e) for e in table)
@@ -185,10 +201,11 @@ def format_table(table: dict[str, dict[Path, Result]], probes: dict[str, str]) -
         lines.append(f"{env_name}: {settings or '(TEST_ENV only)'} -> {probes.get(env_name, '')}")
     failures = [(e, nb, r) for e, row in table.items() for nb, r in row.items() if not r.passed]
     if failures:
-        lines += ["", "Differences (first failing cell of each notebook):"]
+        lines += ["", "Differences (each failing notebook: its first cell, the output, the rest):"]
     for env_name, nb, r in failures:
-        lines.append(f"  {env_name} / {nb.name} / {r.first_failure}")
+        lines.append(f"  {env_name} / {nb.name} / {r.failures[0]}")
         lines += [f"      {d}" for d in r.diff]
+        lines += [f"    also {failure}" for failure in r.failures[1:]]
     return "\n".join(lines)
 
 
