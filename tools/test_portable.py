@@ -227,6 +227,9 @@ def select_notebooks(patterns: list[str] | None) -> list[Path]:
     return chosen
 
 
+LOWEST = ROOT / "constraints" / "lowest.txt"
+
+
 def lowest_venv(venv: Path) -> str:
     """Create (or update) a venv holding constraints/lowest.txt's versions; return its python."""
     python = venv / "bin" / "python"
@@ -234,9 +237,26 @@ def lowest_venv(venv: Path) -> str:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(python), "-m", "pip", "install", "--quiet"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-c", str(ROOT / "constraints" / "lowest.txt"), "-e", f"{ROOT}[test,grade]"],
-                   check=True, cwd=ROOT)
+    subprocess.run([*pip, "-c", str(LOWEST), "-e", f"{ROOT}[test,grade]"], check=True, cwd=ROOT)
     return str(python)
+
+
+def lowest_suite(python: str, jobs: int) -> bool:
+    """Print the pinned versions installed, then lint and unit tests (`make test` without nbval)."""
+    pinned = {ln.split("==")[0].strip().lower() for ln in LOWEST.read_text().splitlines()
+              if "==" in ln and not ln.startswith("#")}
+    freeze = subprocess.run([python, "-m", "pip", "freeze"], capture_output=True, text=True)
+    print("installed:", *(ln for ln in freeze.stdout.split()
+                          if re.split(r"[=@ ]", ln)[0].lower().replace("_", "-") in pinned),
+          flush=True)
+    steps = [[python, "-m", "ruff", "check", "."],
+             [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", str(jobs), "tests"]]
+    ok = True
+    for cmd in steps:
+        if subprocess.run(cmd, env=environment("default"), cwd=ROOT).returncode != 0:
+            print("FAILED with the lowest versions:", " ".join(cmd[2:]), flush=True)
+            ok = False
+    return ok
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -250,8 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-j", "--jobs", type=int, default=2,
                         help="pytest processes at a time (default 2)")
     parser.add_argument("--lowest", action="store_true",
-                        help="first build a venv of constraints/lowest.txt and run the unit tests "
-                             "in it, then the notebooks with its python")
+                        help="first build a venv of constraints/lowest.txt, run ruff and the unit "
+                             "tests in it, then the notebooks with its python (default env only)")
     parser.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir()) / "rlcourse-lowest",
                         help="where --lowest builds its venv (default: %(default)s)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
@@ -260,18 +280,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs < 1:
         parser.error(f"-j/--jobs must be at least 1, got {args.jobs}")
 
-    env_names = QUICK if args.quick else (args.envs or list(ENVIRONMENTS))
+    if args.quick:
+        env_names = QUICK
+    elif args.envs:
+        env_names = args.envs
+    else:  # the lowest versions are one more environment: by default, run them alone
+        env_names = ["default"] if args.lowest else list(ENVIRONMENTS)
     notebooks = select_notebooks(args.notebooks)
-    python = sys.executable
+    python, suite_ok = sys.executable, True
     if args.lowest:
         python = lowest_venv(args.venv)
-        versions = subprocess.run([python, "-m", "pip", "freeze"], capture_output=True, text=True)
-        print("lowest versions:\n  " + "\n  ".join(versions.stdout.split()), flush=True)
-        unit = subprocess.run([python, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                               "-n", str(args.jobs), "tests"], env=environment("default"), cwd=ROOT)
-        if unit.returncode != 0:
-            print("unit tests failed with the lowest versions")
-            return 1
+        suite_ok = lowest_suite(python, args.jobs)
 
     probes = {e: probe(e, python) for e in env_names}
     print(f"{len(notebooks)} notebooks x {len(env_names)} environments, {args.jobs} at a time",
@@ -283,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(table, probes))
     ok = all(r.passed for row in table.values() for r in row.values())
     print("\nall environments give the stored outputs" if ok else "\nFAILED: outputs differ")
-    return 0 if ok else 1
+    return 0 if ok and suite_ok else 1
 
 
 if __name__ == "__main__":
