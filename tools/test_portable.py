@@ -53,7 +53,11 @@ NBVAL_OPTS = [
 # it (builds with DYNAMIC_ARCH, as NumPy's wheels are); ATen reads ATEN_CPU_CAPABILITY when torch
 # loads ("default" = no vector kernels); torch takes its intra-op thread count from
 # OMP_NUM_THREADS. The kernels actually in use are printed per environment (`probe`).
-TWO_THREADS = {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"}
+# OMP_WAIT_POLICY=PASSIVE changes scheduling, not results: torch's OpenMP threads then sleep instead
+# of spinning while they wait, which on two cores shared with other work made notebook 04's
+# training 12x slower (10 updates: 84 s spinning, 6.5 s passive, 6.7 s with one thread).
+TWO_THREADS = {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2",
+               "OMP_WAIT_POLICY": "PASSIVE"}
 ENVIRONMENTS: dict[str, dict[str, str]] = {
     "default": {},
     "openblas-haswell": {"OPENBLAS_CORETYPE": "Haswell"},
@@ -170,8 +174,8 @@ def run_matrix(env_names: list[str], notebooks: list[Path], jobs: int, workdir: 
                python: str = sys.executable) -> dict[str, dict[Path, Result]]:
     """Every (environment, notebook) pair: one-thread ones `jobs` at a time, the others alone.
 
-    Two multi-threaded kernels side by side oversubscribe the cores, and torch's spinning OpenMP
-    threads then slow a training cell past the cell timeout (seen: 30 s -> over 180 s).
+    Two multi-threaded kernels side by side oversubscribe the cores (seen: a 30 s training cell
+    past the 180 s cell timeout).
     """
     pairs = [(e, nb) for e in env_names for nb in notebooks]
     results: dict[tuple[str, Path], Result] = {}
