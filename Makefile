@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.rlcourse-installed
 LAB_ARGS ?=
 PYTEST_ARGS ?=
+PORTABLE_ARGS ?=
 # One BLAS/OpenMP thread per process: two pytest-xdist workers (and their notebook kernels) share
 # CI's two cores, and oversubscribed torch threads slow a small forward pass by orders of magnitude.
 THREADS_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
@@ -15,7 +16,7 @@ NBVAL_OPTS := --nbval --nbval-current-env --nbval-cell-timeout=180 --nbval-sanit
 
 .DEFAULT_GOAL := help
 .PHONY: help install lab lab-instructor test unit notebooks lint build check-build execute \
-	test-portable clean
+	test-portable test-lowest clean
 
 help: ## list the targets (this message)
 	@echo "rlcourse: make TARGET"
@@ -69,8 +70,11 @@ execute: install ## authors: run NB="solutions/NN_x.ipynb ..." in place, then bu
 build: install ## authors: refresh the Colab cells of solutions/, regenerate notebooks/
 	$(PY) -m rlcourse build
 
-test-portable: install ## the notebooks' outputs under other BLAS kernels and versions
-	$(PY) tools/test_portable.py
+test-portable: install ## solutions/ under other BLAS kernels, ATen capabilities, thread counts
+	$(PY) tools/test_portable.py $(PORTABLE_ARGS)
+
+test-lowest: ## the suite with the lowest allowed versions (its own venv in $$TMPDIR)
+	$(PYTHON) tools/test_portable.py --lowest
 
 clean: ## remove .venv and caches (never my-notebooks/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache
