@@ -41,7 +41,9 @@ LOSS_MISTAKES = [
                       * G.detach()).sum(), "probabilities where F.cross_entropy wants logits"),
     (lambda z, a, G: -(Categorical(logits=z).log_prob(Categorical(logits=z).sample())
                        * G.detach()).sum(), "freshly sampled action"),
-    (lambda z, a, G: -(Categorical(z).log_prob(a) * G.detach()).sum(), "reads x as"),
+    # the message, not the quoted source line of the answer that raised, must name it
+    (lambda z, a, G: -(Categorical(z).log_prob(a) * G.detach()).sum(),
+     "reads x as \\*probabilities\\*"),
     (lambda z, a, G: -(torch.softmax(z, 1)[torch.arange(len(a)), a] * G.detach()).sum(),
      "π\\(a\\|s\\) where log π"),
     (lambda z, a, G: ce_ok(z, a, G).detach(), "no gradient"),
