@@ -52,6 +52,14 @@ def test_log_prob_accepts_a_missing_constant_with_a_note():
     (lambda a, mu, ls: Normal(mu, ls.exp()).log_prob(a), "sum them"),
     (lambda a, mu, ls: torch.tensor(log_prob_written_out(a, mu, ls).tolist()),
      "carries no gradient"),
+    (lambda a, mu, ls: (-(a - mu) ** 2 / torch.exp(2 * ls) - ls - HALF_LOG_2PI).sum(-1),
+     "½ is missing from the exponent"),
+    (lambda a, mu, ls: (-(a - mu) ** 2 / (2 * torch.exp(2 * ls)) + ls - HALF_LOG_2PI).sum(-1),
+     "log σ term has the wrong sign"),
+    (lambda a, mu, ls: (-(a - mu) ** 2 / (2 * torch.exp(2 * ls)) - 2 * ls).sum(-1),
+     "log σ² is used where log σ belongs"),
+    (lambda a, mu, ls: log_prob_written_out(a, mu, ls) - HALF_LOG_2PI * a.shape[1],  # −log 2π
+     "constant term is wrong"),
 ])
 def test_log_prob_names_typical_mistakes(wrong, message):
     with pytest.raises(ExerciseFailed, match=message):
@@ -155,6 +163,8 @@ def test_loss_names_typical_mistakes(wrong, message):
      ["this is the mean over all steps and episodes", "4× smaller"]),  # first case: T = 4
     (lambda dist, a, adv: -(dist.log_prob(a).sum(-1) * adv).sum(),  # no 1/N
      ["sums over the episodes too", "3× larger"]),  # first case: N = 3
+    (lambda dist, a, adv: -(dist.log_prob(a).sum(-1) * adv).mean(0).sum(),  # mean over steps
+     ["averages over each episode's steps and sums over the episodes", "N/T (here 3/4)"]),
 ])
 def test_loss_names_other_reductions_as_conventions(wrong, words):
     """A check never calls the other reduction wrong: it names it and the factor."""
@@ -299,7 +309,7 @@ def _std_halved(policy, num_envs, steps, device):  # samples, but from N(μ, (σ
     (_policy_not_moved, "different devices"),
     (_new_tensor_on_cpu, "not on the device passed in"),
     (_clipped_actions, "clipped"),
-    (_next_obs_stored, "first observation"),
+    (_next_obs_stored, "observation \\*after\\* actions\\[0\\] was taken"),
 ])
 def test_collect_names_typical_mistakes(wrong, message):
     with pytest.raises(ExerciseFailed, match=message):

@@ -41,11 +41,15 @@ LOSS_MISTAKES = [
                       * G.detach()).sum(), "probabilities where F.cross_entropy wants logits"),
     (lambda z, a, G: -(Categorical(logits=z).log_prob(Categorical(logits=z).sample())
                        * G.detach()).sum(), "freshly sampled action"),
-    (lambda z, a, G: -(Categorical(z).log_prob(a) * G.detach()).sum(), "reads x as"),
+    # the message, not the quoted source line of the answer that raised, must name it
+    (lambda z, a, G: -(Categorical(z).log_prob(a) * G.detach()).sum(),
+     "reads x as \\*probabilities\\*"),
     (lambda z, a, G: -(torch.softmax(z, 1)[torch.arange(len(a)), a] * G.detach()).sum(),
      "π\\(a\\|s\\) where log π"),
     (lambda z, a, G: ce_ok(z, a, G).detach(), "no gradient"),
     (lambda z, a, G: ce_ok(z, a, G).item(), "torch tensor"),
+    (lambda z, a, G: (F.nll_loss(z, a, reduction="none") * G.detach()).sum(),
+     "F.nll_loss expects log-probabilities"),
 ]
 
 
@@ -126,6 +130,8 @@ def mean_over_padding(r, m, g):
     (unmasked_padding, "padding is not zero"),
     (whole_episode, "weighted by G_0"),
     (lambda r, m, g: returns.normalize(adv_ok(r, m, g), m), "also standardised"),
+    (lambda r, m, g: adv_ok(r, m, g) * g ** np.arange(len(r))[:, None], "γ\\^t factor of 01"),
+    (lambda r, m, g: adv_ok(r, m, g) / adv_ok(r, m, g)[m].std(ddof=1), "you standardised them"),
 ])
 def test_advantages_names_mistakes(fn, message):
     with pytest.raises(ExerciseFailed, match=message):
@@ -278,6 +284,8 @@ def test_sample_actions_names_dropout_left_on():
     (lambda p, o: p.eval()(o).argmax(1), "argmax"),
     (lambda p, o: torch.softmax(p.eval()(o), 1)[:, 1].detach(), "int dtype"),
     (lambda p, o: torch.ones(len(o), dtype=torch.long), "do not match"),
+    (lambda p, o: Categorical(logits=torch.softmax(p.eval()(o), 1)).sample(),
+     "softmax\\(softmax\\(logits\\)\\)"),
 ])
 def test_sample_actions_names_other_mistakes(fn, message):
     with pytest.raises(ExerciseFailed, match=message):

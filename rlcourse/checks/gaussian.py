@@ -17,6 +17,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch.distributions import Normal
 
@@ -134,9 +135,27 @@ def _diagnose_log_prob(got, actions, mean, log_std) -> str | None:
                 total(-0.5 * (diff / sigma) ** 2 - log_std, c) / d if d > 1 else None,
             "the sign is flipped: the log-density is −½((a − μ)/σ)² − log σ − ½ log 2π":
                 -total(-0.5 * (diff / sigma) ** 2 - log_std, c),
+            "log σ² is used where log σ belongs: the normaliser 1/(σ√(2π)) contributes −log σ "
+            "per dimension, not −2 log σ": total(-0.5 * (diff / sigma) ** 2 - 2 * log_std, c),
+            "the ½ is missing from the exponent: it is −(a − μ)²/(2σ²), not −(a − μ)²/σ²":
+                total(-(diff / sigma) ** 2 - log_std, c),
+            "the log σ term has the wrong sign: the normaliser 1/(σ√(2π)) contributes −log σ "
+            "per dimension, not +log σ": total(-0.5 * (diff / sigma) ** 2 + log_std, c),
         }, rtol=1e-6)
         if found:
             return found
+    # a wrong constant: an offset that is the same for every row and a multiple of ½ log 2π
+    # per dimension (log σ is shared by the rows, so a log σ mistake is checked above first)
+    right = total(-0.5 * (diff / sigma) ** 2 - log_std, False)
+    offset = np.asarray(got, dtype=np.float64) - right
+    ratio = offset.flat[0] / (d * HALF_LOG_2PI)
+    if (np.allclose(offset, offset.flat[0], rtol=0, atol=1e-9 * (1 + np.abs(right).max()))
+            and abs(2 * ratio - round(2 * ratio)) < 1e-9):
+        return (f"the constant term is wrong: your log-density differs from the right one by "
+                f"{offset.flat[0]:.4g} per action, where the constant is −½ log 2π ≈ "
+                f"{-HALF_LOG_2PI:.4f} per dimension (leaving it out is also accepted). A "
+                "constant has no gradient, so the update would be the same, but this is not the "
+                "log of the normal density")
     return None
 
 
@@ -265,6 +284,11 @@ def check_reinforce_loss(reinforce_loss_fn: Callable) -> Feedback:
                 "π is used where log π belongs": loss(fn=torch.exp),
                 _mean_over_steps(steps): loss(batch_reduce="mean"),
                 _sum_over_episodes(n): loss(batch_reduce="sum"),
+                "this averages over each episode's steps and sums over the episodes, the reverse "
+                "of the course's convention (notebook 01, 'Conventions used in the whole "
+                "course'): the sum over each episode's steps, averaged over the episodes, "
+                "−(1/N) Σ_t Σ_n log π · A. The direction is the same; the step differs by the "
+                f"factor N/T (here {n}/{steps})": loss(batch_reduce="steps_mean"),
             }
             if d > 1:
                 mistakes["the log-probs of the action dimensions are averaged; the log-density of "
@@ -295,12 +319,13 @@ def _loss_variant(mean, log_std, actions, advantages, reduce_dims="sum", sign=-1
                   batch_reduce="episodes", fn=None):
     """The REINFORCE loss on (T, N, d), or one of its typical mistakes (for ``diagnose``):
     ``batch_reduce`` "episodes" (the course's: sum over steps, mean over the N episodes),
-    "mean" (over all steps) or "sum" (over everything)."""
+    "mean" (over all steps), "sum" (over everything) or "steps_mean" (mean over each episode's
+    steps, sum over the episodes)."""
     lp = Normal(mean, log_std.exp().expand_as(mean)).log_prob(actions)
     lp = lp.sum(-1) if reduce_dims == "sum" else lp.mean(-1)
     terms = (fn(lp) if fn else lp) * advantages
     reduced = {"episodes": terms.sum() / terms.shape[1], "mean": terms.mean(),
-               "sum": terms.sum()}[batch_reduce]
+               "sum": terms.sum(), "steps_mean": terms.mean(0).sum()}[batch_reduce]
     return sign * reduced
 
 
@@ -332,8 +357,15 @@ def check_collect_on_device(collect_fn: Callable) -> Feedback:
         ex.as_array(value, shape=shapes[name], case=case, what=name)
     env = pendulum.BatchedPendulum(n)
     obs, _ = env.reset(seed=0)
+    after = pendulum.BatchedPendulum(n)
+    after.reset(seed=0)
+    after_first, *_ = after.step(actions[0].float())
     for t in range(steps):
         if not torch.allclose(observations[t].float(), obs, atol=1e-6):
+            if t == 0 and torch.allclose(observations[0].float(), after_first, atol=1e-6):
+                ex.fail("observations[0] is the observation *after* actions[0] was taken: store "
+                        "the observation the action was chosen from, before `env.step`, so that "
+                        "log π(a_t|s_t) pairs each action with its own state", case)
             first = "the first observation is not that of `env.reset(seed=0)`" if t == 0 else (
                 f"observations[{t}] is not what the env returned after actions[{t - 1}] (store "
                 "the observation the action was chosen from, before stepping)")

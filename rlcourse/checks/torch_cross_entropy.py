@@ -55,6 +55,9 @@ DROPOUT = (
     "hidden units, so your actions come from a randomly thinned network each time (their "
     "frequencies match that mixture, not π(·|s) of the network). Sample with the policy in "
     "eval mode: policy.eval() before the forward pass")
+CATEGORICAL_PROBS = ("Categorical(x) reads x as *probabilities* (its first argument is probs=): "
+                     "logits are not probabilities. Write Categorical(logits=logits)")
+LOSS_HINTS = {"Categorical(probs": CATEGORICAL_PROBS}
 
 
 def mean_over_steps(steps_per_episode: float, one_episode: bool = True) -> str:
@@ -101,11 +104,15 @@ def _loss_mistakes(logits, actions, returns) -> dict[str, Callable]:
         PROBS + " (and the sign is flipped)":
             lambda: -(F.cross_entropy(probs, actions, reduction="none") * returns).sum(),
         "you used π(a|s) where log π(a|s) belongs": lambda: -(probs[idx, actions] * returns).sum(),
-        "Categorical(x) reads x as *probabilities*: write Categorical(logits=logits)":
+        CATEGORICAL_PROBS:
             lambda: -(torch.log(logits[idx, actions] / logits.sum(1)) * returns).sum()
             if (logits > 0).all() else None,
         "you used the most probable action (argmax) instead of the action that was taken":
             lambda: (F.cross_entropy(logits, logits.argmax(1), reduction="none") * returns).sum(),
+        "F.nll_loss expects log-probabilities and returns −input[a]; on raw logits it gives "
+        "−z_a, not −log π(a|s). Use F.cross_entropy (which applies log_softmax itself) or "
+        "F.nll_loss(F.log_softmax(logits, 1), actions, reduction=\"none\")":
+            lambda: -(logits[idx, actions] * returns).sum(),
         "the returns are missing: each step's cross-entropy must be weighted by its return":
             lambda: ce.sum(),
     }
@@ -118,7 +125,8 @@ def _check_loss(ex: Exercise, fn: Callable) -> int:
         for seed in (0, 1):  # same inputs, two random seeds: a sampled action shows up here
             torch.manual_seed(seed)
             z = logits.clone().requires_grad_()
-            out = ex.call(partial(fn, z, actions.clone(), returns.clone()), case=case)
+            out = ex.call(partial(fn, z, actions.clone(), returns.clone()), case=case,
+                          hints=LOSS_HINTS)
             if not isinstance(out, torch.Tensor):
                 ex.fail(f"return the loss as a torch tensor (got {type(out).__name__}): the "
                         "training step calls loss.backward() on it; no .item() or NumPy", case)
@@ -145,7 +153,7 @@ def _check_loss(ex: Exercise, fn: Callable) -> int:
     logits, actions, returns, case = _loss_cases()[0]
     g = returns.clone().requires_grad_()
     out = ex.call(lambda: fn(logits.clone().requires_grad_(), actions.clone(), g),
-                  case=case + " (returns.requires_grad=True)")
+                  case=case + " (returns.requires_grad=True)", hints=LOSS_HINTS)
     if isinstance(out, torch.Tensor) and out.requires_grad:
         (dg,) = torch.autograd.grad(out, g, allow_unused=True)
         if dg is not None and bool((dg != 0).any()):
@@ -226,7 +234,19 @@ def check_advantages(advantages: Callable) -> Feedback:
                 advantages_reference(rewards, mask, 1.0),
             "you also standardised the advantages; this exercise asks for G_t − b_t only":
                 ret.normalize(advantages_reference(rewards, mask, gamma), mask),
+            "this includes the γ^t factor of 01's exact gradient; from 02 on the course drops it "
+            "(see 01, 'dropping γ^t'), so the numbers differ by γ^t at step t":
+                advantages_reference(rewards, mask, gamma) * gamma**t,
         })
+        if msg is None and mask.sum() > 1:
+            # an affine map of the right advantages over the real steps: standardised, any std
+            x, y = want[mask], np.asarray(got, dtype=np.float64)[mask]
+            slope, icpt = np.polyfit(x, y, 1)
+            if close(slope * x + icpt, y) and not close(slope, 1.0):
+                shift = f" {icpt:+.3g}" if abs(icpt) > 1e-9 * np.abs(y).max() else ""
+                msg = (f"your advantages are {slope:.3g}·(G_t − b_t){shift} on the real steps: "
+                       "you standardised them (or rescaled them). This exercise asks for "
+                       "G_t − b_t only")
         ex.fail(msg or f"expected {fmt(want)}, got {fmt(got)}", case)
     return ex.passed(f"correct on {len(_advantage_cases())} padded batches")
 
@@ -453,6 +473,15 @@ def check_sample_actions(sample_actions: Callable) -> Feedback:
     if close(freq, greedy):
         ex.fail("every row got the most probable action: that is the argmax, not a sample; "
                 "draw with Categorical(logits=policy(obs)).sample()", case)
+    with torch.no_grad():
+        net.eval()
+        z = net(_DROPOUT_STATES)
+        p_twice = torch.softmax(torch.softmax(z, 1), 1)[:, 1].numpy().astype(np.float64)
+    if np.all(np.abs(freq - p_twice) <= 4 * np.sqrt(p_twice * (1 - p_twice) / _DRAWS) + 1e-3):
+        ex.fail(f"the frequencies of action 1, {fmt(freq)}, match softmax(softmax(logits)) = "
+                f"{fmt(p_twice)}: probabilities were passed as logits "
+                "(Categorical(logits=softmax(z)) applies a second softmax). Pass the raw logits: "
+                "Categorical(logits=policy(obs))", case)
     tol_t = 4 * np.sqrt(pt * (1 - pt) / _DRAWS) + 1e-3
     if np.all(np.abs(freq - pt) <= tol_t):
         ex.fail(DROPOUT + f". Frequencies of action 1: {fmt(freq)}; with dropout on "
