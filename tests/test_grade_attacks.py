@@ -137,7 +137,7 @@ def _attacks(out: Path, source: Path) -> dict[str, nbformat.NotebookNode]:
                     open(path, "a").write("\\ncheck_total_reward = lambda f: None\\n")
                 except OSError as err:
                     print("write refused:", err)
-            {WRONG}""")),
+            """) + WRONG),
         "leave_a_process": _submission(total=textwrap.dedent(f"""\
             import subprocess, sys
             subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)",
@@ -173,14 +173,14 @@ def _attacks(out: Path, source: Path) -> dict[str, nbformat.NotebookNode]:
         "replace_check": _submission(total=textwrap.dedent(f"""\
             import rlcourse.checks.start_here as sh
             sh.check_total_reward = lambda f: print("✔ total_reward: correct")
-            {WRONG}""")),
+            """) + WRONG),
         "exception_handler": _submission(total=textwrap.dedent(f"""\
             get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)
-            {WRONG}""")),
+            """) + WRONG),
         "input_transformer": _submission(total=textwrap.dedent(f"""\
             get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])
             get_ipython().input_transformers_cleanup.append(lambda lines: ["pass\\n"])
-            {WRONG}""")),
+            """) + WRONG),
         "patch_numpy": _submission(
             total="np.allclose = lambda *a, **k: True\nnp.isclose = lambda *a, **k: True\n"
                   "def total_reward(rewards):\n    return 0.0\n",

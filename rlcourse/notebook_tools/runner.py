@@ -90,7 +90,7 @@ class Options:
     cell_timeout: float = 120.0
     total_timeout: float = 1200.0
     sandboxed: bool = True
-    limits: sandbox.Limits = sandbox.Limits()
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     hide: tuple[Path, ...] = ()  # host paths the sandbox must not show (sources, submissions)
 
 
@@ -111,7 +111,7 @@ def _kernel_manager_class():
         """Starts ``command`` (the sandboxed kernel) and interrupts it by message: a signal to
         the sandbox's outer process would stop bubblewrap, not the kernel inside."""
 
-        command: list[str] = []
+        command: tuple[str, ...] = ()
 
         def format_kernel_cmd(self, extra_arguments=None):
             return [a.replace("{connection_file}", self.connection_file) for a in self.command]
