@@ -344,7 +344,8 @@ def test_scoring_is_nbgraders_determine_grade():
 
     assert score().points == points
     assert score(out("execute_result", {"text/plain": "0.5"})).points == 0.5
-    assert score(out("execute_result", {"text/plain": "7"})).points == points
+    too_many = score(out("execute_result", {"text/plain": "7"}))  # nbgrader refuses it
+    assert too_many.points == 0 and "greater than maximum" in too_many.feedback
     assert score(out("stream", name="stderr", text="UserWarning: x\n")).points == 0
     assert score(out("error", ename="ExerciseFailed", evalue="✘ no", traceback=[])).feedback \
         == "✘ no"

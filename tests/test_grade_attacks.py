@@ -44,6 +44,7 @@ SOLVED_RETURNS = textwrap.dedent("""\
     """)
 UNSOLVED = "raise NotImplementedError()"
 WRONG = "def total_reward(rewards):\n    return 0.0  # wrong: the attack must earn the point\n"
+WRONG_RETURNS = "def discounted_returns(rewards, gamma):\n    return np.zeros(len(rewards))\n"
 
 
 def _meta(gid: str, *, grade=False, solution=False, locked=False, points=None) -> dict:
@@ -117,11 +118,11 @@ def _attacks(out: Path, source: Path) -> dict[str, nbformat.NotebookNode]:
                 found.append(open(path, "rb").read().decode(errors="replace"))
             except OSError:
                 pass
-        for folder in [{str(source)!r}, {str(ROOT / "solutions")!r}, os.getcwd(), "/tmp"]:
+        for folder in [{str(source)!r}, {str(ROOT / "solutions")!r}, os.getcwd()]:
             for path in glob.glob(folder + "/**", recursive=True):
                 try:
                     found.append(open(path, errors="replace").read())
-                except OSError:
+                except (OSError, ValueError):
                     pass
         STOLEN = "\\n".join(found)
 
@@ -169,21 +170,24 @@ def _attacks(out: Path, source: Path) -> dict[str, nbformat.NotebookNode]:
                 except OSError:
                     pass
             {UNSOLVED}""")),
-        # one line in an answer cell that would give full marks
-        "replace_check": _submission(total=textwrap.dedent(f"""\
-            import rlcourse.checks.start_here as sh
-            sh.check_total_reward = lambda f: print("✔ total_reward: correct")
-            """) + WRONG),
-        "exception_handler": _submission(total=textwrap.dedent(f"""\
+        # one line in an answer cell that would give full marks (both answers are wrong; the
+        # second exercise has no hidden test, so nothing else stands in the way)
+        "replace_check": _submission(total=WRONG, returns=textwrap.dedent("""\
+            import rlcourse.checks.update_equation as ue
+            ue.check_discounted_returns = lambda f: print("✔ discounted_returns: correct")
+            """) + WRONG_RETURNS),
+        "exception_handler": _submission(total=WRONG, returns=textwrap.dedent("""\
+            import rlcourse.checks.feedback
             get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)
-            """) + WRONG),
-        "input_transformer": _submission(total=textwrap.dedent(f"""\
+            """) + WRONG_RETURNS),
+        "input_transformer": _submission(total=textwrap.dedent("""\
             get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])
             get_ipython().input_transformers_cleanup.append(lambda lines: ["pass\\n"])
-            """) + WRONG),
-        "patch_numpy": _submission(
-            total="np.allclose = lambda *a, **k: True\nnp.isclose = lambda *a, **k: True\n"
-                  "def total_reward(rewards):\n    return 0.0\n",
+            """) + WRONG, returns=WRONG_RETURNS),
+        "patch_numpy": _submission(total=WRONG, returns="np.allclose = lambda *a, **k: True\n"
+                                   + WRONG_RETURNS),
+        "patch_numpy_inside": _submission(
+            total=WRONG,
             returns="def discounted_returns(rewards, gamma):\n"
                     "    np.allclose = lambda *a, **k: True\n"
                     "    return np.zeros(len(rewards))\n"),
@@ -293,15 +297,21 @@ def test_honest_students_keep_their_scores(attacked):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["rewrite_check_on_disk", "leave_a_process", "rewrite_results",
-                                  "kill_everything", "sigstop_everything", "replace_check",
-                                  "exception_handler", "input_transformer", "patch_numpy",
-                                  "steal_secrets", "memory_hog", "network"])
-def test_an_attack_earns_nothing(attacked, name):
+                                  "kill_everything", "sigstop_everything", "steal_secrets",
+                                  "memory_hog", "network"])
+def test_an_attack_on_the_machine_earns_nothing(attacked, name):
     report = attacked["reports"][name]
-    assert report["exercises"][0]["points"] == 0, report
-    if name == "patch_numpy":  # and the function that patches while called is told why
-        second = report["exercises"][1]
-        assert second["points"] == 0 and "replaced `numpy.allclose`" in second["feedback"]
+    assert _points(report) == {"check_total_reward": 0, "check_discounted_returns": 2}, report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["replace_check", "exception_handler", "input_transformer",
+                                  "patch_numpy", "patch_numpy_inside"])
+def test_an_attack_on_the_checks_earns_nothing(attacked, name):
+    report = attacked["reports"][name]
+    assert report["total"] == 0, report
+    if name == "patch_numpy_inside":  # the function that patches while called is told why
+        assert "replaced `numpy.allclose`" in report["exercises"][1]["feedback"]
 
 
 @pytest.mark.slow
@@ -325,7 +335,7 @@ def test_the_results_on_disk_are_the_graders(attacked):
         rows = {row["student"]: row for row in csv.DictReader(f)}
     assert set(rows) == attacked["names"]
     assert rows["honest_solved"]["total"] == "3" and rows["honest_blank"]["total"] == "0"
-    assert rows["replace_check"]["check_total_reward"] == "0"
+    assert rows["replace_check"]["total"] == "0"
     assert (out / "feedback" / "honest_solved.txt").read_text().count("PASS") == 2
 
 
@@ -353,7 +363,7 @@ def test_the_sandbox_holds_the_limits(attacked):
 @pytest.mark.slow
 def test_tampering_is_noted_and_flagged_for_review(attacked):
     report = attacked["reports"]["replace_check"]
-    assert any("check_total_reward" in n and "put back" in n for n in report["notes"])
+    assert any("check_discounted_returns" in n and "put back" in n for n in report["notes"])
     assert any("get_ipython" in f for f in attacked["reports"]["exception_handler"]["flags"])
     with open(attacked["out"] / "review.csv", newline="") as f:
         flagged = {row["student"] for row in csv.DictReader(f)}

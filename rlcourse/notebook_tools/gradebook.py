@@ -28,7 +28,7 @@ from pathlib import Path
 
 from rlcourse.notebook_tools.runner import Report
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]+")
+_UNSAFE = re.compile(r"[^\w.@+-]+")
 
 
 @dataclass(frozen=True)

@@ -390,7 +390,10 @@ class Grader:
             judged.outputs.append(nbformat.v4.new_output("error", ename=error[0],
                                                          evalue=error[1], traceback=[]))
         judged, _ = LimitOutput(log=_LOG).preprocess_cell(judged, {}, 0)
-        score, _ = nbgrader_utils().determine_grade(judged, _LOG)
+        try:
+            score, _ = nbgrader_utils().determine_grade(judged, _LOG)
+        except ValueError as err:  # a numeric result above the maximum: nbgrader refuses it
+            score, error = 0, error or ("ValueError", f"the test cell's result: {err}")
         score = number(score or 0)
         if error is None and score > 0:
             # The check's words only: its last ✔ line. What the student's code printed while
