@@ -362,3 +362,16 @@ def test_a_function_that_turns_the_call_watch_off_fails():
         return x
 
     assert "sys.settrace" in failure(_demo_exercise("any").call, sneaky, 1.0)
+
+
+def test_an_array_subclass_cannot_answer_the_comparison_itself():
+    class Liar(np.ndarray):
+        def __array_function__(self, func, types, args, kwargs):
+            return True
+
+        def __eq__(self, other):
+            return np.ones(np.shape(other), dtype=bool)
+
+    liar = np.zeros(3).view(Liar)
+    got = _demo_exercise("any").as_array(liar, shape=(3,))
+    assert type(got) is np.ndarray and not close(got, np.ones(3))

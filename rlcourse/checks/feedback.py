@@ -309,7 +309,8 @@ def to_numpy(value: Any) -> np.ndarray | None:
         except (TypeError, RuntimeError):  # bfloat16 and other dtypes NumPy lacks
             return tensor.double().numpy()
     if isinstance(value, np.ndarray):
-        return value
+        # a plain ndarray: a subclass could answer np.allclose itself (__array_function__)
+        return np.asarray(value)
     if isinstance(value, (int, float, np.number, list, tuple)):
         try:
             return np.asarray(value, dtype=np.float64)
