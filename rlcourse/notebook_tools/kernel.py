@@ -14,7 +14,7 @@ answers it *without* passing it through IPython (so input transformers, AST tran
   imported since are dropped, to be imported again from the read-only package;
 - ``builtins`` (``print``, ``__import__``, ``isinstance``...), ``sys.path``/``meta_path``/
   ``path_hooks``, ``sys.stdout``/``stderr``/``displayhook``/``excepthook``, trace and profile
-  functions, ``os.environ`` and the working folder;
+  functions and the working folder;
 - IPython's custom exception handlers, input transformers (cleanup, line, token, post), AST
   transformers, event callbacks, the traceback formatters and any method of the shell or the
   kernel replaced on the instance or the class.
@@ -66,7 +66,6 @@ class Guard:
         self.snapshot = integrity.Snapshot.take(names)
         self.sys = {k: getattr(sys, k, None) for k in _SYS}
         self.sys_lists = {k: list(getattr(sys, k)) for k in ("path", "meta_path", "path_hooks")}
-        self.environ = dict(os.environ)
         self.cwd = os.getcwd()
         shell = self.shell
         self.shell_lists = {k: list(getattr(shell, k, [])) for k in _SHELL_LISTS}
@@ -103,10 +102,6 @@ class Guard:
         sys.setprofile(None)
         threading.settrace(None)  # type: ignore[arg-type]
         threading.setprofile(None)  # type: ignore[arg-type]
-        if dict(os.environ) != self.environ:
-            found.append("os.environ")
-            os.environ.clear()
-            os.environ.update(self.environ)
         if os.getcwd() != self.cwd:
             os.chdir(self.cwd)
         found += self._restore_ipython()
@@ -140,9 +135,12 @@ class Guard:
                 current[:] = value
         callbacks = shell.events.callbacks
         for key in list(callbacks):
-            if callbacks[key] != self.events.get(key, []):
+            before = self.events.get(key, [])
+            # matplotlib registers its own (flushing figures after a cell): those stay
+            keep = [cb for cb in callbacks[key] if cb in before or _library_callback(cb)]
+            if keep != callbacks[key]:
                 found.append(f"IPython events[{key!r}]")
-                callbacks[key][:] = self.events.get(key, [])
+                callbacks[key][:] = keep
         for obj, before, label in ((shell, self.shell_dict, "IPython shell"),
                                    (kernel, self.kernel_dict, "kernel")):
             for key in set(vars(obj)) - before:
@@ -172,6 +170,24 @@ class Guard:
         cache = getattr(self.shell.compile, "_filename_map", None)
         if isinstance(cache, dict):
             cache.clear()
+
+
+_LIBRARIES = ("matplotlib", "matplotlib_inline", "IPython", "ipykernel", "ipywidgets")
+
+
+def _library_callback(callback: Any) -> bool:
+    """A callback written in one of the libraries a notebook uses (by its code's file)."""
+    fn = getattr(callback, "__func__", callback)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    where = os.path.realpath(code.co_filename)
+    for name in _LIBRARIES:
+        module = sys.modules.get(name)
+        for root in getattr(module, "__path__", []) or []:
+            if where.startswith(os.path.realpath(root) + os.sep):
+                return True
+    return False
 
 
 def _make_kernel_class():
