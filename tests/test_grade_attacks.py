@@ -186,6 +186,10 @@ def _attacks(out: Path, source: Path) -> dict[str, nbformat.NotebookNode]:
             """) + WRONG, returns=WRONG_RETURNS),
         "patch_numpy": _submission(total=WRONG, returns="np.allclose = lambda *a, **k: True\n"
                                    + WRONG_RETURNS),
+        "event_hook": _submission(total=WRONG, returns=textwrap.dedent("""\
+            get_ipython().events.register(
+                "pre_run_cell", lambda *a: setattr(np, "allclose", lambda *a, **k: True))
+            """) + WRONG_RETURNS),
         "patch_numpy_inside": _submission(
             total=WRONG,
             returns="def discounted_returns(rewards, gamma):\n"
@@ -306,7 +310,7 @@ def test_an_attack_on_the_machine_earns_nothing(attacked, name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["replace_check", "exception_handler", "input_transformer",
-                                  "patch_numpy", "patch_numpy_inside"])
+                                  "patch_numpy", "patch_numpy_inside", "event_hook"])
 def test_an_attack_on_the_checks_earns_nothing(attacked, name):
     report = attacked["reports"][name]
     assert report["total"] == 0, report
