@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _MISSING = object()
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: classes whose attributes can be set
 # Names IPython and Python rebind on their own (the last result `_`, the interpreter's copyright).
 _VOLATILE = frozenset({"_", "__", "___", "_i", "_ii", "_iii", "_oh", "_dh", "_ih", "In", "Out",
                        "__warningregistry__", "__loader__", "__spec__", "__cached__"})
@@ -75,8 +76,8 @@ class Snapshot:
                 self._add_class(value, f"{name}.{key}")
 
     def _add_class(self, klass: type, label: str) -> None:
-        if id(klass) in self.classes:
-            return
+        if id(klass) in self.classes or not klass.__flags__ & _HEAPTYPE:
+            return  # seen, or a static C type (its attributes cannot be set)
         try:
             attributes = dict(vars(klass))
         except TypeError:
