@@ -253,3 +253,125 @@ def test_ipython_shows_only_the_message_of_a_failed_check():
     result = shell.run_cell("1 / 0")  # other errors keep IPython's own traceback
     assert isinstance(result.error_in_exec, ZeroDivisionError)
     assert len(shown) == 2 and any("ZeroDivisionError" in line for line in shown[1])
+
+
+# ----------------------------------------------------------------------------- shortcuts
+
+def _demo_exercise(name: str = "demo_ref") -> Exercise:
+    return Exercise(name, timeout_s=2)  # made here: its check module is this test module
+
+
+@pytest.fixture
+def demo_reference(monkeypatch):
+    from rlcourse.checks import references
+
+    module = __name__.rpartition(".")[2]
+    monkeypatch.setitem(references.REFERENCES, (module, "demo_ref"),
+                        ("rlcourse.returns.discounted_returns",))
+
+
+def test_an_answer_that_calls_the_packages_implementation_cannot_pass(demo_reference):
+    from rlcourse import returns
+
+    ex = _demo_exercise()
+    out = ex.call(lambda r, g: returns.discounted_returns(r, g) + 0.0, np.ones(3), 0.5)
+    assert np.allclose(out, [1.75, 1.5, 1.0])  # the check still sees (and may diagnose) it
+    message = failure(ex.passed, "all cases")
+    assert "calls the course's own implementation (`returns.discounted_returns`)" in message
+    assert "earns no points" in message
+
+
+def test_an_answer_that_is_the_packages_implementation_is_refused_at_once(demo_reference):
+    from rlcourse import returns
+
+    message = failure(_demo_exercise().call, returns.discounted_returns, np.ones(3), 0.5)
+    assert "`returns.discounted_returns`" in message
+
+
+def test_other_package_functions_and_other_exercises_are_allowed(demo_reference):
+    from rlcourse import numpy_policy, returns
+
+    ex = _demo_exercise()
+    ex.call(lambda z: numpy_policy.softmax(z), np.zeros((1, 2)))  # not this exercise's reference
+    assert ex.passed("ok")
+    other = _demo_exercise("another exercise")
+    other.call(returns.discounted_returns, np.ones(2), 0.9)
+    assert other.passed("ok")
+
+
+def test_calling_a_checks_reference_function_cannot_pass():
+    from rlcourse.checks import update_equation
+
+    ex = _demo_exercise("any")
+    ex.call(lambda *a: update_equation.reference_grad_log_softmax(*a),
+            np.zeros((2, 2)), np.eye(2), 0)
+    assert "reference_grad_log_softmax" in failure(ex.passed, "ok")
+
+
+def test_a_real_check_refuses_the_package_answer():
+    from rlcourse import returns
+    from rlcourse.checks import update_equation
+
+    message = failure(update_equation.check_discounted_returns,
+                      lambda r, g: returns.discounted_returns(r, g))
+    assert "course's own implementation" in message and "discounted_returns" in message
+
+
+def test_every_listed_reference_exists_and_names_an_exercise_of_its_check_module():
+    import importlib
+
+    from rlcourse.checks import references
+
+    for (module, exercise), dotted in references.REFERENCES.items():
+        source = importlib.import_module(f"rlcourse.checks.{module}").__file__
+        with open(source, encoding="utf-8") as f:
+            assert f'Exercise("{exercise}"' in f.read(), (module, exercise)
+        for name in dotted:
+            assert references._resolve(name) is not None, name
+
+
+def test_a_function_that_patches_numpy_fails_and_numpy_is_put_back():
+    original = np.allclose
+
+    def sneaky(x):
+        np.allclose = lambda *a, **k: True
+        return x
+
+    message = failure(_demo_exercise("any").call, sneaky, np.ones(2))
+    assert "replaced `numpy.allclose`" in message and "earns no points" in message
+    assert np.allclose is original
+
+
+def test_a_function_that_rewrites_a_checks_code_fails_and_the_code_is_put_back():
+    from rlcourse.checks import start_here
+
+    code = start_here.check_total_reward.__code__
+
+    def sneaky(x):
+        start_here.check_total_reward.__code__ = (lambda f: None).__code__
+        return x
+
+    message = failure(_demo_exercise("any").call, sneaky, 1.0)
+    assert "check_total_reward (its code)" in message
+    assert start_here.check_total_reward.__code__ is code
+
+
+def test_a_function_that_turns_the_call_watch_off_fails():
+    def sneaky(x):
+        sys.settrace(None)
+        return x
+
+    assert "sys.settrace" in failure(_demo_exercise("any").call, sneaky, 1.0)
+
+
+def test_an_array_subclass_cannot_answer_the_comparison_itself():
+    class Liar(np.ndarray):
+        def __array_function__(self, func, types, args, kwargs):
+            return True
+
+        def __eq__(self, other):
+            return np.ones(np.shape(other), dtype=bool)
+
+    liar = np.zeros(3).view(Liar)
+    got = _demo_exercise("any").as_array(liar, shape=(3,))
+    assert type(got) is np.ndarray and not close(got, np.ones(3))

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rlcourse.notebook_tools import grade
+from rlcourse.notebook_tools import grade, sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -30,9 +30,16 @@ BASE = next(name for name in sorted(GRADED))
 CELL_TIMEOUT_S = 4
 
 
+# Where bubblewrap is missing these behaviours are still tested, without the sandbox; the
+# attacks the sandbox stops (tests/test_grade_attacks.py) are skipped there instead.
+NO_SANDBOX = ["--no-sandbox"] if sandbox.unavailable_reason() else []
+
+
 def run_grade(*args: str | Path, env: dict[str, str] | None = None,
               cwd: Path | None = None) -> subprocess.CompletedProcess:
     environ = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **(env or {})}
+    if args and args[0] != "--merge":
+        args = (*args, *NO_SANDBOX)
     return subprocess.run([sys.executable, "-m", "rlcourse", "grade", *map(str, args)],
                           capture_output=True, text=True, env=environ, cwd=cwd or ROOT,
                           timeout=900)
@@ -84,7 +91,7 @@ def test_an_untouched_student_notebook_gets_zero_on_every_exercise(course_report
 
 def _cells(name: str, folder: str = "solutions"):
     nb = nbformat.read(ROOT / folder / name, as_version=4)
-    test = next(i for i, c in enumerate(nb.cells) if grade._is_test(c))
+    test = next(i for i, c in enumerate(nb.cells) if grade.is_test(c))
     return nb, test
 
 
@@ -129,7 +136,7 @@ def _hostile() -> dict[str, nbformat.NotebookNode]:
     subs["renamed_test"] = nb
     # An answer that returns nothing, and an answer cell that does not even parse.
     nb, test = _cells(BASE, "notebooks")
-    answer = max(i for i in range(test) if grade._is_answer(nb.cells[i]))
+    answer = max(i for i in range(test) if grade.is_answer(nb.cells[i]))
     nb.cells[answer].source = nb.cells[answer].source.replace("raise NotImplementedError()",
                                                               "return None")
     subs["returns_none"] = nb
@@ -283,7 +290,7 @@ def test_missing_path_and_bad_options_are_refused(tmp_path):
 def test_merge_restores_course_cells_in_place_and_keeps_the_students_answer():
     course = COURSE[BASE]
     nb, test = _cells(BASE, "notebooks")
-    answer = max(i for i in range(test) if grade._is_answer(nb.cells[i]))
+    answer = max(i for i in range(test) if grade.is_answer(nb.cells[i]))
     nb.cells[answer].source = "def student_code(): pass"
     extra = nbformat.v4.new_code_cell("x = 1")
     extra.metadata["nbgrader"] = {"grade": True, "grade_id": "fake", "points": 5,
@@ -291,9 +298,9 @@ def test_merge_restores_course_cells_in_place_and_keeps_the_students_answer():
     nb.cells.insert(0, extra)
     del nb.cells[test + 1]
     merged = grade.merge(nb, course)
-    ids = [grade._grade_id(c) for c in merged.cells]
+    ids = [grade.grade_id(c) for c in merged.cells]
     test_id = course.tests[0]
-    assert ids.index(test_id) == ids.index(grade._grade_id(nb.cells[answer + 1])) + 1
+    assert ids.index(test_id) == ids.index(grade.grade_id(nb.cells[answer + 1])) + 1
     assert merged.cells[ids.index(test_id)].source == course.by_id[test_id].source
     assert "def student_code(): pass" in [c.source for c in merged.cells]
     assert "nbgrader" not in merged.cells[0].metadata  # a fake grade cell counts for nothing
@@ -301,39 +308,54 @@ def test_merge_restores_course_cells_in_place_and_keeps_the_students_answer():
 
 @pytest.mark.slow
 def test_a_private_source_adds_hidden_tests_and_their_helper_files(tmp_path):
-    """`--source` points at a private copy of solutions/ with hidden tests and helper modules."""
+    """`--source` points at a private copy of solutions/ with hidden tests and helper modules:
+    the hidden test runs (it can fail the solution), and says nothing more than that."""
     private = tmp_path / "private"
     private.mkdir()
     nb, test = _cells(BASE)
-    answer = max(i for i in range(test) if grade._is_answer(nb.cells[i]))
+    answer = max(i for i in range(test) if grade.is_answer(nb.cells[i]))
     function = re.search(r"def (\w+)\(", nb.cells[answer].source).group(1)
     nb.cells[test].source += ("\n### BEGIN HIDDEN TESTS\nimport private_checks\n"
                               f"private_checks.run({function})\n### END HIDDEN TESTS")
     nbformat.write(nb, private / BASE)
     (private / "private_checks.py").write_text(
-        "def run(fn):\n    print('hidden check ran on', fn.__name__)\n")
+        "def run(fn):\n    print('hidden check ran on', fn.__name__)\n"
+        "    assert fn.__name__ == 'no such name', 'the hidden case with input 42'\n")
     out = run_grade(ROOT / "solutions" / BASE, "--json", "--source", private, "--timeout", "60")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
-    assert doc["total"] == doc["max_total"] > 0
-    assert f"hidden check ran on {function}" in doc["exercises"][0]["feedback"]
+    assert doc["total"] == 0 and doc["max_total"] > 0
+    feedback = doc["exercises"][0]["feedback"]
+    assert "failed a hidden test" in feedback
+    assert "hidden check ran" not in feedback and "input 42" not in feedback
 
 
-def test_scoring_follows_nbgraders_rule():
-    """Error or stderr: 0; a numeric result in [0, max]: partial credit; anything else: full."""
+def test_scoring_is_nbgraders_determine_grade():
+    """Error or stderr: 0; a numeric result in [0, max]: partial credit; anything else: full;
+    and the feedback of a passed test is the check's last ✔ line, nothing the student printed."""
+    from rlcourse.notebook_tools import runner
+
     out = nbformat.v4.new_output
+    course = COURSE[BASE]
+    test_id = course.tests[0]
+    points = course.max_points(test_id)
+    nb, _ = _cells(BASE)
 
-    def cell(*outputs):
-        c = nbformat.v4.new_code_cell("check()")
-        c.outputs = list(outputs)
-        return c
+    def score(*outputs):
+        g = runner.Grader(Path("x.ipynb"), course, nb, runner.Options())
+        cell = copy.deepcopy(course.by_id[test_id])
+        cell.outputs = list(outputs)
+        visible = [o for o in cell.outputs]
+        g._score(cell, test_id, visible, runner._error_of(cell), False)
+        return g.run.results[test_id]
 
-    assert grade._partial_credit(cell(), 2) == 2
-    assert grade._partial_credit(cell(out("execute_result", {"text/plain": "0.5"})), 2) == 0.5
-    assert grade._partial_credit(cell(out("execute_result", {"text/plain": "✔ ok"})), 2) == 2
-    assert grade._partial_credit(cell(out("execute_result", {"text/plain": "7"})), 2) == 2
-    assert grade._stderr_of(cell(out("stream", name="stdout", text="fine"))) == ""
-    assert grade._stderr_of(cell(out("stream", name="stderr", text="UserWarning: x\n"))) \
-        == "UserWarning: x"
-    assert grade._error_of(cell(out("error", ename="ExerciseFailed", evalue="✘ no",
-                                    traceback=[]))) == ("ExerciseFailed", "✘ no")
+    assert score().points == points
+    assert score(out("execute_result", {"text/plain": "0.5"})).points == 0.5
+    too_many = score(out("execute_result", {"text/plain": "7"}))  # nbgrader refuses it
+    assert too_many.points == 0 and "greater than maximum" in too_many.feedback
+    assert score(out("stream", name="stderr", text="UserWarning: x\n")).points == 0
+    assert score(out("error", ename="ExerciseFailed", evalue="✘ no", traceback=[])).feedback \
+        == "✘ no"
+    passed = score(out("stream", name="stdout", text="✔ stolen: secret\nmore\n"),
+                   out("stream", name="stdout", text="✔ total_reward: right\n"))
+    assert passed.passed and passed.feedback == "✔ total_reward: right"

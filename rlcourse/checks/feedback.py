@@ -33,6 +33,8 @@ from typing import Any, Literal, NoReturn
 
 import numpy as np
 
+from rlcourse.checks import integrity, references
+
 DEFAULT_TIMEOUT_S = 10.0
 
 
@@ -74,6 +76,13 @@ class Exercise:
         self.name = name
         self.timeout_s = timeout_s
         self._warning: str | None = None  # the first warning of the last call, if any
+        # (name, case) of the first call of the package's implementation of this exercise: the
+        # check still names a mistake it finds, but cannot pass (see `passed`).
+        self._reference: tuple[str, str | None] | None = None
+        # The check module that made this exercise (``numpy_backprop``): with the name, it picks
+        # the package functions an answer may not call (rlcourse.checks.references).
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        self.module = caller.rpartition(".")[2]
 
     def fail(self, message: str, case: str | None = None) -> NoReturn:
         where = f"\n  input: {case}" if case else ""
@@ -83,6 +92,8 @@ class Exercise:
         raise ExerciseFailed(f"✘ {self.name}: {message}{where}")
 
     def passed(self, message: str) -> Feedback:
+        if self._reference:  # right, but only because it ran the course's own implementation
+            self._reference_failure(*self._reference)
         return Feedback(self.name, message)
 
     def call(self, fn: Callable[..., Any], *args: Any, case: str | None = None,
@@ -98,20 +109,75 @@ class Exercise:
         """
         if not callable(fn):
             self.fail(f"expected a function, got {type(fn).__name__}", case)
+        forbidden = references.forbidden_codes(self.module, self.name)
+        self._refuse_reference(fn, forbidden, case)
         given = _copy((args, kwargs)) if copy_inputs else (args, kwargs)
         before = _copy(given) if copy_inputs else None
         self._warning = None
+        # What the check relies on, photographed before the student's code runs: a function
+        # that replaces np.allclose, a check or the package's reference while it runs is caught
+        # (and undone) below. Its calls are watched for the package's own implementation.
+        snapshot = integrity.Snapshot.take(integrity.call_module_names())
+        watch = _CallWatch(forbidden)
         try:
             # nbgrader scores a test cell that writes to stderr as failed, even when the answer
             # is right: the student's stderr prints go to stdout, and warnings are recorded (a
             # later failure quotes them) rather than printed.
             with _time_limit(self.timeout_s), warnings.catch_warnings(record=True) as caught, \
-                    contextlib.redirect_stderr(sys.stdout):
+                    contextlib.redirect_stderr(sys.stdout), watch:
                 warnings.simplefilter("always")
                 out = fn(*given[0], **given[1])
             if caught:
                 w = caught[0]
                 self._warning = f"{w.category.__name__}: {w.message}"
+        except BaseException:
+            self._after_call(watch, snapshot, case)
+            self._classify(case, hints)
+        self._after_call(watch, snapshot, case)
+        if copy_inputs and not _same(before, given):
+            self.fail("your function modified its input in place; compute a new array "
+                      "instead (e.g. `x = x.copy()` first, or avoid `+=` on an argument)", case)
+        return out
+
+    def _refuse_reference(self, fn: Any, forbidden: Mapping[Any, str], case: str | None) -> None:
+        """An answer that *is* the package's implementation (``f = returns.discounted_returns``,
+        or a subclass of the package's module) is refused before it runs."""
+        codes = {id(code): name for code, name in forbidden.items()}
+        if isinstance(fn, type):
+            methods = [v for k in fn.__mro__ for v in vars(k).values()]
+        else:
+            methods = [inspect_unwrap(fn)]
+        for method in methods:
+            code = getattr(method, "__code__", None)
+            if code is not None and (id(code) in codes or references.is_check_code(code)):
+                self._reference_failure(codes.get(id(code)) or _code_name(code), case)
+
+    def _reference_failure(self, name: str, case: str | None) -> NoReturn:
+        self.fail(f"your answer calls the course's own implementation (`{name}`) instead of "
+                  "computing the result itself; this exercise is to write it, so it earns no "
+                  "points (use your own code: the check compares against that implementation)",
+                  case)
+
+    def _after_call(self, watch: _CallWatch, snapshot: integrity.Snapshot,
+                    case: str | None) -> None:
+        changed = snapshot.restore()
+        if watch.hits and self._reference is None:
+            self._reference = (watch.hits[0], case)
+        if watch.replaced:
+            self.fail("your function replaced the interpreter's trace or profile hook "
+                      "(sys.settrace / sys.setprofile), which the check uses to see what it "
+                      "calls; an answer may not do that, so it earns no points", case)
+        if changed:
+            shown = ", ".join(f"`{c}`" for c in changed[:5]) + (" ..." if len(changed) > 5
+                                                                  else "")
+            self.fail(f"your function replaced {shown}, which the check relies on; they were "
+                      "put back. An answer may not change the course's or the libraries' "
+                      "functions, so it earns no points", case)
+
+    def _classify(self, case: str | None, hints: Mapping[str, str] | None) -> NoReturn:
+        """Report the exception being handled (raised by the student's function) in words."""
+        try:
+            raise
         except NotImplementedError:
             raise ExerciseNotImplemented(
                 f"✘ {self.name}: not implemented yet. Replace `raise NotImplementedError()` "
@@ -123,17 +189,11 @@ class Exercise:
         except SystemExit as err:
             self.fail(f"your function called sys.exit({err.code if err.code is not None else ''})"
                       "; return a value instead", case)
-        except ExerciseFailed:
-            raise  # a check the student's code called has already said what is wrong
         except Exception as err:  # student code may raise anything; report it in words
             text = str(err)
             hint = next((h for key, h in (hints or {}).items() if key in text), None)
             self.fail(f"{hint + '. ' if hint else ''}your function raised "
                       f"{type(err).__name__}: {text}{_where(err.__traceback__)}", case)
-        if copy_inputs and not _same(before, given):
-            self.fail("your function modified its input in place; compute a new array "
-                      "instead (e.g. `x = x.copy()` first, or avoid `+=` on an argument)", case)
-        return out
 
     def as_array(self, value: Any, *, shape: tuple[int, ...] | None = None,
                  case: str | None = None, what: str = "the result",
@@ -185,6 +245,61 @@ class Exercise:
         return arr
 
 
+class _CallWatch:
+    """A trace function, on while the student's function runs, that notes calls of the
+    package's implementation of the exercise and of the checks' own functions.
+
+    ``sys.settrace`` sees every Python-level call (not C functions, not other threads); the
+    global trace function returns None, so no line is traced and the cost is one Python call
+    per function call.
+    """
+
+    def __init__(self, forbidden: Mapping[Any, str]):
+        self._codes = {id(code): name for code, name in forbidden.items()}
+        self.hits: list[str] = []
+        self.replaced = False
+        self._previous: Any = None
+        self._installed = self._trace  # one bound method, so that `is` can recognise it
+
+    def _trace(self, frame: Any, event: str, arg: Any) -> None:
+        code = frame.f_code
+        name = self._codes.get(id(code))
+        if name is None and references.is_check_code(code):
+            name = _code_name(code)
+        if name is not None and not self.hits:
+            self.hits.append(name)
+        return None
+
+    def __enter__(self) -> _CallWatch:
+        self._previous = sys.gettrace()
+        sys.settrace(self._installed)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.replaced = sys.gettrace() is not self._installed
+        sys.settrace(self._previous)
+
+
+def _code_name(code: Any) -> str:
+    module = Path(code.co_filename).stem
+    return f"checks.{module}.{code.co_name}" if code.co_filename.startswith(
+        references.CHECKS_DIR) else code.co_name
+
+
+def inspect_unwrap(fn: Any) -> Any:
+    """The function behind ``functools.wraps``/``partial`` layers (as far as they say)."""
+    import functools
+
+    for _ in range(20):
+        if isinstance(fn, functools.partial):
+            fn = fn.func
+        elif hasattr(fn, "__wrapped__"):
+            fn = fn.__wrapped__
+        else:
+            break
+    return fn
+
+
 def to_numpy(value: Any) -> np.ndarray | None:
     """A float-friendly NumPy view of a NumPy array, torch tensor, list or number; else None."""
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, without importing torch
@@ -194,7 +309,8 @@ def to_numpy(value: Any) -> np.ndarray | None:
         except (TypeError, RuntimeError):  # bfloat16 and other dtypes NumPy lacks
             return tensor.double().numpy()
     if isinstance(value, np.ndarray):
-        return value
+        # a plain ndarray: a subclass could answer np.allclose itself (__array_function__)
+        return np.asarray(value)
     if isinstance(value, (int, float, np.number, list, tuple)):
         try:
             return np.asarray(value, dtype=np.float64)

@@ -1,0 +1,519 @@
+"""Grade one submission: run it in a sandboxed kernel, judge each test cell, write a report.
+
+The runner (nbclient, in the grader's own trusted process) holds the merged notebook, hidden
+tests included; the kernel (in its sandbox, :mod:`.sandbox`) receives one cell at a time over
+ZeroMQ ``ipc`` sockets. Before each test cell the runner has the kernel restore the state the
+checks rely on (:mod:`.kernel`); a test cell's hidden blocks run as separate requests, with the
+course's helper files present only while they run and forgotten afterwards, and their output
+never reaches the feedback. Scores come from nbgrader's ``determine_grade`` on the test cell's
+outputs (after nbgrader's ``LimitOutput``), feedback is the check's own words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+
+from rlcourse.notebook_tools import kernel as guarded
+from rlcourse.notebook_tools import sandbox, screen
+from rlcourse.notebook_tools.course import (
+    _LOG,
+    CourseNotebook,
+    grade_id,
+    is_answer,
+    is_test,
+    merge,
+    nbgrader_utils,
+    number,
+    split_hidden,
+)
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
+GRACE_S = 5.0  # how long an interrupted cell may take to stop before its kernel is killed
+MAX_RUNS = 4  # a run that must skip a cell starts again from the top, at most this often
+OUTPUT_CAP_CHARS = 50_000  # per cell, while it runs; nbgrader's LimitOutput trims lines after
+FEEDBACK_CAP_CHARS = 2_000
+_KERNEL_FILE = re.compile(r"\([^()]*?\d+\.py, line (\d+)\)")
+HIDDEN_FAILED = "failed a hidden test (hidden tests say no more than that)"
+
+
+@dataclass
+class ExerciseReport:
+    """One autograded test cell of a submission."""
+
+    id: str
+    points: float
+    max_points: float
+    passed: bool
+    feedback: str
+
+
+@dataclass
+class Report:
+    """A graded submission; ``asdict(report)`` is the JSON document."""
+
+    notebook: str
+    course_notebook: str
+    exercises: list[ExerciseReport]
+    total: float
+    max_total: float
+    notes: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # for a human to review; no effect on points
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Report:
+        doc = dict(doc)
+        doc["exercises"] = [ExerciseReport(**e) for e in doc["exercises"]]
+        return cls(**doc)
+
+
+@dataclass(frozen=True)
+class Options:
+    cell_timeout: float = 120.0
+    total_timeout: float = 1200.0
+    sandboxed: bool = True
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    hide: tuple[Path, ...] = ()  # host paths the sandbox must not show (sources, submissions)
+
+
+@dataclass
+class _Run:
+    """What grading one submission found so far (kept when the total time limit cuts it)."""
+
+    results: dict[str, ExerciseReport] = field(default_factory=dict)
+    answer_errors: dict[str, str] = field(default_factory=dict)  # answer grade_id -> error
+    notes: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+
+def _kernel_manager_class():
+    from jupyter_client.manager import AsyncKernelManager
+
+    class SandboxedKernelManager(AsyncKernelManager):
+        """Starts ``command`` (the sandboxed kernel) and interrupts it by message: a signal to
+        the sandbox's outer process would stop bubblewrap, not the kernel inside."""
+
+        command: tuple[str, ...] = ()
+
+        def format_kernel_cmd(self, extra_arguments=None):
+            return [a.replace("{connection_file}", self.connection_file) for a in self.command]
+
+        async def interrupt_kernel(self) -> None:
+            if self.has_kernel:
+                msg = self.session.msg("interrupt_request", content={})
+                self._connect_control_socket()
+                self.session.send(self._control_socket, msg)
+
+    return SandboxedKernelManager
+
+
+def _client_class():
+    from nbclient import NotebookClient
+
+    class _Client(NotebookClient):
+        """nbclient that caps each cell's output and stays quiet when its kernel is killed."""
+
+        def output(self, outs, msg, display_id, cell_index):
+            if msg["msg_type"] in ("stream", "display_data", "execute_result"):
+                content = msg["content"]
+                size = len(content.get("text", "")) + sum(
+                    len(v) if isinstance(v, str) else 100
+                    for v in content.get("data", {}).values())
+                used = self._used.get(cell_index, 0)
+                self._used[cell_index] = used + size
+                if used + size > OUTPUT_CAP_CHARS:
+                    if used <= OUTPUT_CAP_CHARS:
+                        outs.append(nbformat.v4.new_output(
+                            "stream", name="stdout",
+                            text=f"\n[rlcourse grade: output beyond {OUTPUT_CAP_CHARS} "
+                                 "characters dropped]\n"))
+                    return None
+            return super().output(outs, msg, display_id, cell_index)
+
+        async def _async_poll_kernel_alive(self):
+            try:
+                await super()._async_poll_kernel_alive()
+            except (AssertionError, AttributeError, RuntimeError):
+                return  # the kernel was killed and its client removed
+
+    return _Client
+
+
+class _Stop(Exception):
+    """A cell had to be killed: (index, why); the notebook is run again without it."""
+
+
+class Grader:
+    """Grades one submission against its course notebook."""
+
+    def __init__(self, path: Path, course: CourseNotebook, submission: NotebookNode,
+                 options: Options):
+        self.path, self.course, self.options = path, course, options
+        self.nb = merge(submission, course)
+        self.run = _Run()
+        self.run.flags = screen.screen(submission, course)
+
+    async def grade(self) -> Report:
+        start = time.monotonic()
+        tmp = Path(tempfile.mkdtemp(prefix="rlcourse-grade-"))
+        try:
+            if self.course.tests:
+                task = asyncio.ensure_future(self._runs(tmp))
+                done, _ = await asyncio.wait({task}, timeout=self.options.total_timeout)
+                if not done:
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+                    self.run.notes.append(f"grading stopped at the total time limit of "
+                                          f"{self.options.total_timeout:g} s")
+                elif task.exception() is not None:  # e.g. the kernel could not start
+                    err = task.exception()
+                    self.run.notes.append(f"grading failed: {type(err).__name__}: {err}")
+            else:
+                self.run.notes.append("this notebook has no autograded exercises")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return self._report(time.monotonic() - start)
+
+    async def _runs(self, tmp: Path) -> None:
+        skip: dict[int, str] = {}
+        for attempt in range(MAX_RUNS):
+            base = tmp / f"run{attempt}"
+            for sub in ("work", "run"):
+                (base / sub).mkdir(parents=True)
+            stopped = await self._run_once(copy.deepcopy(self.nb), base, skip)
+            if stopped is None:
+                return
+            index, reason = stopped
+            skip[index] = reason
+            self.run.notes.append(f"{_cell_name(self.nb, index)} {reason}; it was skipped and "
+                                  "the notebook run again from the top")
+        self.run.notes.append(f"gave up after {MAX_RUNS} runs")
+
+    # ------------------------------------------------------------------------- the kernel
+
+    def _kernel_env(self, home: str) -> dict[str, str]:
+        env = {
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin",
+                                     "/usr/bin", "/bin"]),
+            "HOME": home, "TMPDIR": "/tmp" if self.options.sandboxed else home,
+            "LANG": "C.UTF-8", "PYTHONPATH": str(PACKAGE_ROOT),
+            "PYTHONDONTWRITEBYTECODE": "1",  # no __pycache__ beside the course's modules
+            "IPYTHONDIR": f"{home}/.ipython",  # no user profile, nothing in ~/.ipython
+            "MPLCONFIGDIR": f"{home}/.matplotlib", "MPLBACKEND": "Agg",
+            "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            guarded.PRELOAD_ENV: ",".join(m for m in self.course.imports()
+                                          if guarded._watched(m)),
+        }
+        for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            env[key] = os.environ.get(key, "1")  # kernels side by side must not oversubscribe
+        return env
+
+    def _command(self, base: Path, cgroup: sandbox.PidsCgroup | None) -> tuple[list[str], str]:
+        kernel = [sys.executable, "-m", "rlcourse.notebook_tools.kernel", "-f",
+                  "{connection_file}"]
+        limits = self.options.limits
+        if not self.options.sandboxed:
+            home = str(base / "work")
+            return sandbox.limits_prefix(limits, cgroup) + kernel, home
+        hide = (*self.options.hide, self.course.path.parent, PACKAGE_ROOT / "solutions",
+                PACKAGE_ROOT / ".git")
+        env = self._kernel_env(sandbox.HOME)
+        cmd = sandbox.bwrap_command(kernel, work=base / "work", runtime=base / "run",
+                                    package_root=PACKAGE_ROOT, hide=hide, env=env, limits=limits)
+        return sandbox.limits_prefix(limits, cgroup) + cmd, sandbox.HOME
+
+    async def _run_once(self, nb: NotebookNode, base: Path,
+                        skip: dict[int, str]) -> tuple[int, str] | None:
+        """Run the cells once; (index, why) of a cell that had to be killed, else None."""
+        cgroup = sandbox.PidsCgroup(self.options.limits.processes)
+        command, home = self._command(base, cgroup)
+        km = _kernel_manager_class()(kernel_name="python3", transport="ipc",
+                                     ip=str(base / "run" / "k"),
+                                     connection_file=str(base / "run" / "kernel.json"))
+        km.command = command
+        client = _client_class()(nb, km=km, timeout=self.options.cell_timeout,
+                                 allow_errors=True, interrupt_on_timeout=True,
+                                 shutdown_kernel="immediate", record_timing=False, log=_LOG,
+                                 iopub_timeout=10, startup_timeout=120)
+        client._used = {}
+        self._base, self._home = base, home
+        env = self._kernel_env(home) if not self.options.sandboxed else None
+        try:
+            # The kernel's own stdout/stderr (fd-level prints, C libraries) must not reach the
+            # grader's: --json output has to stay one clean document.
+            await client.async_start_new_kernel(
+                cwd=str(base / "work"),
+                env=env or {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(PACKAGE_ROOT)},
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            await client.async_start_new_kernel_client()
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code" or not cell.source.strip():
+                    continue
+                if index in skip:
+                    if grade_id(cell) not in self.run.results:
+                        self._record(cell, index, error=("Timeout", skip[index]))
+                    continue
+                try:
+                    if is_test(cell):
+                        await self._test(client, cell, index)
+                    else:
+                        error = await self._execute(client, cell, index)
+                        self._record(cell, index, error=error)
+                except _Stop as stop:
+                    return stop.args
+            return None
+        finally:
+            await _shutdown(client, km)
+            cgroup.remove()
+
+    async def _execute(self, client, cell: NotebookNode, index: int,
+                       store_history: bool = True) -> tuple[str, str] | None:
+        """Run one cell (or segment); the error it ended with, if any. Raises _Stop."""
+        from nbclient.exceptions import DeadKernelError
+
+        task = asyncio.ensure_future(client.async_execute_cell(cell, index,
+                                                               store_history=store_history))
+        started = time.monotonic()
+        done, _ = await asyncio.wait({task}, timeout=self.options.cell_timeout + GRACE_S)
+        timed_out = time.monotonic() - started >= self.options.cell_timeout
+        if not done:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            why = (f"ran past the {self.options.cell_timeout:g} s limit and did not stop "
+                   "when interrupted")
+            self._record(self.nb.cells[index], index, error=("Timeout", why))
+            raise _Stop(index, why)
+        try:
+            task.result()
+        except DeadKernelError:
+            why = "stopped the kernel (os._exit? a crash? out of memory or CPU time?)"
+            self._record(self.nb.cells[index], index, error=("DeadKernel", why))
+            raise _Stop(index, why) from None
+        error = _error_of(cell)
+        if error is not None and timed_out and error[0] == "KeyboardInterrupt":
+            error = ("Timeout", f"did not finish within the {self.options.cell_timeout:g} s "
+                                "limit and was interrupted (an endless loop, or far too slow?)")
+            if not (is_test(cell) or is_answer(cell)):
+                self.run.notes.append(f"{_cell_name(self.nb, index)} {error[1]}")
+        return error
+
+    async def _guard(self, client, code: str) -> dict[str, Any]:
+        """Have the kernel put back the state the checks rely on (see kernel.py)."""
+        try:
+            reply = await asyncio.wait_for(client.kc.execute_interactive(
+                code, silent=True, store_history=False, output_hook=lambda msg: None,
+                user_expressions={}, timeout=GRACE_S * 4), GRACE_S * 4 + 1)
+            data = reply["content"]["user_expressions"]["rlcourse_guard"]["data"]
+            return json.loads(data["text/plain"])
+        except Exception:  # the kernel is dead or stuck: the test cell will say so
+            return {"restored": ["(the kernel did not answer the grader's reset)"]}
+
+    async def _test(self, client, cell: NotebookNode, index: int) -> None:
+        gid = grade_id(cell)
+        report = await self._guard(client, guarded.GUARD_CODE)
+        restored = [r for r in report.get("restored", []) if not r.startswith("builtins._")]
+        if restored:
+            shown = ", ".join(f"`{r}`" for r in restored[:6]) + (" ..." if len(restored) > 6
+                                                                 else "")
+            self.run.notes.append(f"before the test cell `{gid}`, the notebook had changed "
+                                  f"{shown}; put back before the test ran (changing the "
+                                  "course's or the libraries' code earns nothing)")
+            self.run.flags.append(f"changed {shown} (before `{gid}`)")
+        if report.get("threads"):
+            self.run.flags.append(f"threads still running at `{gid}`: "
+                                  f"{', '.join(report['threads'][:3])}")
+        visible: list[NotebookNode] = []
+        hidden: list[NotebookNode] = []
+        error: tuple[str, str] | None = None
+        hidden_error = False
+        for source, is_hidden in split_hidden(cell.source):
+            segment = nbformat.v4.new_code_cell(source)
+            segment.metadata = copy.deepcopy(cell.metadata)
+            placed: list[Path] = []
+            if is_hidden:
+                placed = self._place_support_files()
+            try:
+                seg_error = await self._execute(client, segment, index,
+                                                store_history=not is_hidden)
+            finally:
+                for p in placed:
+                    p.unlink(missing_ok=True)
+            (hidden if is_hidden else visible).extend(segment.outputs)
+            if is_hidden:
+                await self._guard(client, guarded.FORGET_CODE)
+            if seg_error is not None:
+                error, hidden_error = seg_error, is_hidden
+                break
+        cell.outputs = visible + hidden
+        self._score(cell, gid, visible, error, hidden_error)
+
+    def _place_support_files(self) -> list[Path]:
+        placed = []
+        for path in self.course.support_files():
+            target = self._base / "work" / path.name
+            shutil.copy(path, target)
+            placed.append(target)
+        return placed
+
+    # ------------------------------------------------------------------------- judging
+
+    def _score(self, cell: NotebookNode, gid: str | None, visible: list[NotebookNode],
+               error: tuple[str, str] | None, hidden_error: bool) -> None:
+        if gid not in self.course.by_id:
+            return
+        from nbgrader.preprocessors import LimitOutput
+
+        points = self.course.max_points(gid)
+        judged = copy.deepcopy(cell)
+        judged.metadata["nbgrader"] = copy.deepcopy(self.course.by_id[gid].metadata.nbgrader)
+        if error is not None and error[0] in ("Timeout", "DeadKernel") and not any(
+                o.get("output_type") == "error" for o in judged.outputs):
+            judged.outputs.append(nbformat.v4.new_output("error", ename=error[0],
+                                                         evalue=error[1], traceback=[]))
+        judged, _ = LimitOutput(log=_LOG).preprocess_cell(judged, {}, 0)
+        try:
+            score, _ = nbgrader_utils().determine_grade(judged, _LOG)
+        except ValueError as err:  # a numeric result above the maximum: nbgrader refuses it
+            score, error = 0, error or ("ValueError", f"the test cell's result: {err}")
+        score = number(score or 0)
+        if error is None and score > 0:
+            # The check's words only: its last ✔ line. What the student's code printed while
+            # the check called it stays out (it could carry what that code read at grade time).
+            checks = [ln for ln in _text_of(visible).splitlines() if ln.startswith("✔")]
+            text = _clip(checks[-1]) if checks else "passed"
+            self.run.results[gid] = ExerciseReport(gid, score, points, score >= points, text)
+            return
+        if error is None:  # no error, but stderr (nbgrader's rule: a failure)
+            error = ("stderr", _stderr_of(judged))
+        self.run.results[gid] = ExerciseReport(gid, 0, points, False,
+                                               self._feedback(gid, error, hidden_error))
+
+    def _record(self, cell: NotebookNode, index: int,
+                error: tuple[str, str] | None = None) -> None:
+        gid = grade_id(cell)
+        if is_test(cell) and gid in self.course.by_id:
+            if error is not None and gid not in self.run.results:
+                points = self.course.max_points(gid)
+                self.run.results[gid] = ExerciseReport(gid, 0, points, False,
+                                                       self._feedback(gid, error, False))
+        elif is_answer(cell) and gid:
+            if error is None:
+                self.run.answer_errors.pop(gid, None)
+            else:
+                self.run.answer_errors[gid] = _describe(error)
+
+    def _feedback(self, test_id: str, error: tuple[str, str], hidden: bool) -> str:
+        ename, evalue = error
+        if hidden and ename not in ("Timeout", "DeadKernel"):
+            label = evalue.split(":", 1)[0] if evalue.startswith("✘") else "✘"
+            text = f"{label}: {HIDDEN_FAILED}"
+        elif ename in ("ExerciseFailed", "ExerciseNotImplemented"):
+            text = evalue
+        elif ename in ("Timeout", "DeadKernel"):
+            text = f"the test cell {evalue}"
+        elif ename == "stderr":
+            text = ("the test cell wrote to stderr, which counts as a failure (as in "
+                    f"nbgrader):\n{evalue}")
+        else:
+            text = f"the test cell raised {_describe(error)}"
+        extra = []
+        present = {grade_id(c) for c in self.nb.cells}
+        for answer in self.course.answers.get(test_id, []):
+            if answer not in present:
+                extra.append(f"the answer cell `{answer}` is missing from the submission")
+            elif answer in self.run.answer_errors:
+                extra.append(f"your answer cell `{answer}` raised "
+                             f"{self.run.answer_errors[answer]}")
+        if extra:
+            text += "\n(" + "; ".join(extra) + ")"
+        return _clip(text)
+
+    def _report(self, seconds: float) -> Report:
+        exercises = []
+        for gid in self.course.tests:
+            got = self.run.results.get(gid)
+            if got is None:
+                why = "; ".join(self.run.notes) or "its test cell did not run"
+                got = ExerciseReport(gid, 0, self.course.max_points(gid), False,
+                                     _clip(f"not graded: {why}"))
+            exercises.append(got)
+        return Report(
+            notebook=str(self.path), course_notebook=self.course.path.name,
+            exercises=exercises, total=number(sum(e.points for e in exercises)),
+            max_total=number(sum(e.max_points for e in exercises)),
+            notes=list(dict.fromkeys(self.run.notes)),
+            flags=list(dict.fromkeys(self.run.flags)), seconds=round(seconds, 2))
+
+
+async def _shutdown(client, km) -> None:
+    try:
+        if await km.is_alive():
+            await km.shutdown_kernel(now=True)
+    except Exception:
+        pass
+    try:
+        if client.kc is not None:
+            client.kc.stop_channels()
+        await km.cleanup_resources()
+    except Exception:
+        pass
+
+
+def _cell_name(nb: NotebookNode, index: int) -> str:
+    """``cell 7 (`while True:`)``: its position in the graded notebook and its first line."""
+    lines = [line for line in nb.cells[index].source.splitlines() if line.strip()]
+    first = lines[0].strip() if lines else ""
+    return f"cell {index} (`{first[:40]}{'...' if len(first) > 40 else ''}`)"
+
+
+def _error_of(cell: NotebookNode) -> tuple[str, str] | None:
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            return out.get("ename", "Error"), out.get("evalue", "")
+    return None
+
+
+def _stderr_of(cell: NotebookNode) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stderr").strip()
+
+
+def _describe(error: tuple[str, str]) -> str:
+    ename, evalue = error
+    if ename == "SystemExit":
+        return f"SystemExit (it called sys.exit({evalue}))"
+    evalue = _KERNEL_FILE.sub(r"(line \1 of the cell)", evalue)  # ipykernel's temp file name
+    return f"{ename}: {evalue}" if evalue else ename
+
+
+def _text_of(outputs: list[NotebookNode]) -> str:
+    parts = []
+    for out in outputs:
+        if out.get("output_type") == "stream" and out.get("name") == "stdout":
+            parts.append(out.get("text", ""))
+        elif out.get("output_type") in ("execute_result", "display_data"):
+            parts.append(str(out.get("data", {}).get("text/plain", "")))
+    return "\n".join(p.strip("\n") for p in parts if p.strip())
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= FEEDBACK_CAP_CHARS else text[:FEEDBACK_CAP_CHARS] + " [...]"
