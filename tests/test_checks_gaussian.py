@@ -113,12 +113,16 @@ class DetachedStd(GoodPolicy):
 def test_policy_module_accepts_correct_answers():
     assert check.check_policy_module(GoodPolicy)
 
-    def course_policy(obs_dim, act_dim):  # the package's own module is a correct alternative
+
+
+def test_the_packages_own_module_earns_no_points():
+    def course_policy(obs_dim, act_dim):  # right, but it is the course's implementation
         from rlcourse.gaussian_policy import GaussianPolicy
 
         return GaussianPolicy(obs_dim, act_dim, (16,))
 
-    assert check.check_policy_module(course_policy)
+    with pytest.raises(ExerciseFailed, match=r"course's own implementation \(`gaussian_policy"):
+        check.check_policy_module(course_policy)
 
 
 @pytest.mark.parametrize("wrong, message", [

@@ -304,7 +304,7 @@ def test_calling_a_checks_reference_function_cannot_pass():
 
     ex = _demo_exercise("any")
     ex.call(lambda *a: update_equation.reference_grad_log_softmax(*a),
-            np.zeros((2, 2)), np.eye(2), 0)
+            np.zeros(2), np.eye(2), 0)
     assert "reference_grad_log_softmax" in failure(ex.passed, "ok")
 
 

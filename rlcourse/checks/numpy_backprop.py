@@ -10,51 +10,13 @@ as first written (unbiased, higher variance), named as such.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from rlcourse import numpy_policy, returns
 from rlcourse.checks.feedback import Exercise, Feedback, close, diagnose, fmt, to_numpy
-
-# --- no shortcut: an answer may not call the package's own implementation of the exercise -------
-
-@contextmanager
-def _calls_to(functions: Mapping[str, Callable]) -> Iterator[list[str]]:
-    """Record calls to ``functions`` (by code object, so aliases are caught too) in the block."""
-    codes = {f.__code__: name for name, f in functions.items()}
-    seen: list[str] = []
-    previous = sys.getprofile()
-
-    def profiler(frame, event, arg):
-        if event == "call" and frame.f_code in codes:
-            seen.append(codes[frame.f_code])
-
-    sys.setprofile(profiler)
-    try:
-        yield seen
-    finally:
-        sys.setprofile(previous)
-
-
-def _call(ex: Exercise, fn: Callable, *args: Any, case: str,
-          forbidden: Mapping[str, Callable]) -> Any:
-    """``ex.call`` that fails an answer calling the package's (or this module's) implementation."""
-    with _calls_to(forbidden) as seen:
-        out = ex.call(fn, *args, case=case)
-    if seen:
-        ex.fail(f"your answer calls {seen[0]}, the package's own implementation of this "
-                "exercise: it earns no points. Write it yourself; the cells above show how",
-                case)
-    return out
-
-
-def _own(*names: str) -> dict[str, Callable]:
-    return {f"numpy_policy.{n}": getattr(numpy_policy, n) for n in names}
-
 
 # --- exercise 1: a stable softmax and log-softmax -----------------------------------------------
 
@@ -121,8 +83,7 @@ def check_softmax(softmax: Callable, log_softmax: Callable) -> Feedback:
         case = f"z = {fmt(z)}"
         want_p = numpy_policy.softmax(z)
         with np.errstate(all="ignore"):  # a naive exp(1000) warns; the check reports it in words
-            raw = _call(ex, softmax, z, case=case,
-                        forbidden=_own("softmax", "log_softmax", "log_prob"))
+            raw = ex.call(softmax, z, case=case)
         raw_np = to_numpy(raw)
         if raw_np is not None and raw_np.shape == z.shape and not np.all(np.isfinite(raw_np)):
             ex.fail("softmax overflowed: np.exp(1000) is inf and inf/inf is NaN. Subtract each "
@@ -135,8 +96,7 @@ def check_softmax(softmax: Callable, log_softmax: Callable) -> Feedback:
 
         want_lp = numpy_policy.log_softmax(z)
         with np.errstate(all="ignore"):
-            raw = _call(ex, log_softmax, z, case=case,
-                        forbidden=_own("softmax", "log_softmax", "log_prob"))
+            raw = ex.call(log_softmax, z, case=case)
         raw_np = to_numpy(raw)
         if raw_np is not None and raw_np.shape == z.shape and not np.all(np.isfinite(raw_np)):
             if np.max(z) > _EXP_OVERFLOWS:
@@ -289,8 +249,7 @@ def check_backward(backward: Callable) -> Feedback:
         dz = rng.normal(size=(b, a))
         case = f"batch of {b} states, obs_dim={d}, hidden={h}, n_actions={a}, random dlogits"
         want = numpy_policy.backward(dz, cache)
-        out = _call(ex, backward, dz, cache, case=case,
-                    forbidden=_own("backward", "policy_gradient"))
+        out = ex.call(backward, dz, cache, case=case)
         got = _grad_dict(ex, out, params, case,
                          "the gradients", b)
         wrong = _first_wrong_key(got, want)
@@ -394,9 +353,7 @@ def check_policy_gradient(episode_policy_gradient: Callable) -> Feedback:
         case = (f"T={T} steps, {A} actions, actions={fmt(actions)}, "
                 f"returns={fmt(G)}")
         _, want = numpy_policy.policy_gradient(params, obs, actions, G)
-        out = _call(ex, episode_policy_gradient, params, obs, actions, G, case=case,
-                    forbidden={**_own("policy_gradient", "log_prob_grad"),
-                               "the check's reference gradient": _pg})
+        out = ex.call(episode_policy_gradient, params, obs, actions, G, case=case)
         got = _grad_dict(ex, out, params, case, "the gradient", T)
         if _first_wrong_key(got, want) is None:
             continue
@@ -451,8 +408,7 @@ def check_reinforce_update(reinforce_update: Callable) -> Feedback:
         G = returns.discounted_returns(rewards, gamma)
         _, grads = numpy_policy.policy_gradient(params, obs, actions, G)
         want = {k: params[k] + lr * grads[k] for k in params}
-        out = _call(ex, reinforce_update, params, obs, actions, rewards, gamma, lr, case=case,
-                    forbidden={"the check's reference update": _update_with})
+        out = ex.call(reinforce_update, params, obs, actions, rewards, gamma, lr, case=case)
         got = _grad_dict(ex, out, params, case, "the new params", T)
         if _first_wrong_key(got, want, rtol=1e-7, atol=1e-10) is None:
             continue
@@ -532,9 +488,7 @@ def check_output_gradient(dloss_dlogits: Callable) -> Feedback:
         case = (f"logits={fmt(logits)}, actions={fmt(actions)}, rewards={fmt(rewards)}, "
                 f"gamma={gamma}")
         want = _dloss_dlogits(logits, actions, rewards, gamma)
-        out = _call(ex, dloss_dlogits, logits, actions, rewards, gamma, case=case,
-                    forbidden={**_own("log_prob_grad", "policy_gradient"),
-                               "the check's reference answer": _dloss_dlogits})
+        out = ex.call(dloss_dlogits, logits, actions, rewards, gamma, case=case)
         arr = to_numpy(out)
         if arr is not None and arr.shape != (T, A) and arr.size in (1, T):
             G = returns.discounted_returns(rewards, gamma)

@@ -25,24 +25,36 @@ from pathlib import Path
 REFERENCES: dict[tuple[str, str], tuple[str, ...]] = {
     ("update_equation", "discounted_returns"): (
         "rlcourse.returns.discounted_returns", "rlcourse.returns.reward_to_go",
-        "rlcourse.returns.whole_episode_returns"),
-    ("update_equation", "grad_log_softmax"): ("rlcourse.numpy_policy.log_prob_grad",),
-    ("update_equation", "reinforce_update"): ("rlcourse.corridor_reinforce.episode_update",),
+        "rlcourse.returns.whole_episode_returns", "rlcourse.returns.advantages"),
+    ("update_equation", "grad_log_softmax"): (
+        "rlcourse.numpy_policy.log_prob_grad", "rlcourse.envs.short_corridor_exact.grad_log_policy"),
+    ("update_equation", "reinforce_update"): (
+        "rlcourse.corridor_reinforce.episode_update",
+        "rlcourse.corridor_reinforce.episode_update_with_baseline"),
     ("numpy_backprop", "softmax and log_softmax"): (
-        "rlcourse.numpy_policy.softmax", "rlcourse.numpy_policy.log_softmax"),
-    ("numpy_backprop", "backward"): ("rlcourse.numpy_policy.backward",),
-    ("numpy_backprop", "episode_policy_gradient"): ("rlcourse.numpy_policy.policy_gradient",),
+        "rlcourse.numpy_policy.softmax", "rlcourse.numpy_policy.log_softmax",
+        "rlcourse.numpy_policy.log_prob"),
+    ("numpy_backprop", "backward"): (
+        "rlcourse.numpy_policy.backward", "rlcourse.numpy_policy.policy_gradient"),
+    ("numpy_backprop", "episode_policy_gradient"): (
+        "rlcourse.numpy_policy.policy_gradient", "rlcourse.numpy_policy.log_prob_grad",
+        "rlcourse.checks.numpy_backprop._pg"),
+    ("numpy_backprop", "reinforce_update"): ("rlcourse.checks.numpy_backprop._update_with",),
+    ("numpy_backprop", "dloss_dlogits"): (
+        "rlcourse.numpy_policy.log_prob_grad", "rlcourse.numpy_policy.policy_gradient",
+        "rlcourse.checks.numpy_backprop._dloss_dlogits"),
     ("torch_cross_entropy", "reinforce_cross_entropy"): (
         "rlcourse.torch_policy.cross_entropy_loss", "rlcourse.torch_policy.logprob_loss",
-        "rlcourse.torch_policy.log_softmax_loss"),
+        "rlcourse.torch_policy.log_softmax_loss", "rlcourse.trainer.surrogate_loss"),
     ("torch_cross_entropy", "reinforce_log_prob"): (
         "rlcourse.torch_policy.cross_entropy_loss", "rlcourse.torch_policy.logprob_loss",
-        "rlcourse.torch_policy.log_softmax_loss"),
+        "rlcourse.torch_policy.log_softmax_loss", "rlcourse.trainer.surrogate_loss"),
     ("torch_cross_entropy", "advantages"): (
-        "rlcourse.torch_trainer.advantages", "rlcourse.numpy_trainer.advantages"),
-    ("gaussian", "gaussian_log_prob"): ("rlcourse.gaussian_policy.gaussian_log_prob",),
+        "rlcourse.returns.advantages", "rlcourse.returns.batch_mean_baseline"),
+    ("gaussian", "gaussian_log_prob"): (
+        "rlcourse.gaussian_policy.gaussian_log_prob", "rlcourse.numpy_policy.gaussian_log_prob"),
     ("gaussian", "GaussianPolicy module"): ("rlcourse.gaussian_policy.GaussianPolicy",),
-    ("gaussian", "reinforce_loss"): ("rlcourse.gaussian_trainer.reinforce_loss",),
+    ("gaussian", "reinforce_loss"): ("rlcourse.trainer.surrogate_loss",),
     ("gaussian", "collect on a device"): ("rlcourse.gaussian_trainer.collect",),
 }
 
