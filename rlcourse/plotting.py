@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rlcourse import validate
+
 
 def _axes(ax=None):
     if ax is None:
@@ -20,16 +22,20 @@ def _axes(ax=None):
 
 
 def rolling_mean(values: Sequence[float], window: int) -> np.ndarray:
-    """Mean of the last ``window`` values at every index (shorter at the start), shape (len,)."""
-    if window < 1:
-        raise ValueError(f"window must be >= 1, got {window}")
-    v = np.asarray(values, dtype=np.float64)
-    if v.ndim != 1:
-        raise ValueError(f"values must be 1-D, got shape {v.shape}")
-    csum = np.concatenate([[0.0], np.cumsum(v)])
-    idx = np.arange(1, v.size + 1)
-    lo = np.maximum(idx - window, 0)
-    return (csum[idx] - csum[lo]) / (idx - lo)
+    """Mean of the last ``window`` values at every index (shorter at the start), shape (len,).
+
+    Each mean is taken over its own window (not as a difference of running sums, which would
+    lose every small value after a large one); NaN or ±inf values are refused, since one would
+    spread over every later mean.
+    """
+    w = validate.integer("window", window, low=1)
+    v = validate.array("values", values, ndim=1, dtype="float", finite=True)
+    out = np.empty(v.size)
+    head = min(w - 1, v.size)
+    out[:head] = np.cumsum(v[:head]) / np.arange(1, head + 1)
+    if v.size >= w:
+        out[w - 1:] = np.lib.stride_tricks.sliding_window_view(v, w).mean(axis=1)
+    return out
 
 
 def learning_curve(returns: Sequence[float], window: int = 20, x: Sequence[float] | None = None,

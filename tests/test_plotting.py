@@ -15,7 +15,7 @@ def test_rolling_mean_matches_a_loop():
 
 
 @pytest.mark.parametrize("values, window, match", [
-    ([1.0, 2.0], 0, "window"), (np.zeros((2, 2)), 3, "1-D"),
+    ([1.0, 2.0], 0, "window"), (np.zeros((2, 2)), 3, "values must have 1 dimension"),
 ])
 def test_rolling_mean_rejects_bad_input(values, window, match):
     with pytest.raises(ValueError, match=match):
@@ -110,3 +110,16 @@ def test_animation_html_is_a_gif_data_uri_without_scripts_or_links():
 def test_animation_gif_rejects_bad_input(frames, fps, match):
     with pytest.raises(ValueError, match=match):
         plotting.animation_gif(frames, fps=fps)
+
+
+def test_rolling_mean_keeps_small_values_after_a_large_one_and_refuses_nan():
+    v = np.array([1e16, 1.0, 2.0, 3.0, 4.0])
+    assert plotting.rolling_mean(v, 2)[-1] == 3.5  # a running-sum difference gives 4.0 or 0.0
+    assert np.allclose(plotting.rolling_mean([1, 2, 3, 4], 3), [1, 1.5, 2, 3])
+    assert np.allclose(plotting.rolling_mean([1, 2], 5), [1, 1.5])
+    with pytest.raises(ValueError, match="values must be finite"):
+        plotting.rolling_mean([1.0, np.nan, 2.0], 2)
+    with pytest.raises(ValueError, match="window must be an integer in"):
+        plotting.rolling_mean([1.0], 0)
+    with pytest.raises(TypeError, match="window must be an integer"):
+        plotting.rolling_mean([1.0], 2.5)
