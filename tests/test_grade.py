@@ -359,3 +359,16 @@ def test_scoring_is_nbgraders_determine_grade():
     passed = score(out("stream", name="stdout", text="✔ stolen: secret\nmore\n"),
                    out("stream", name="stdout", text="✔ total_reward: right\n"))
     assert passed.passed and passed.feedback == "✔ total_reward: right"
+
+
+def test_a_course_under_tmp_is_bound_over_the_private_tmp(tmp_path):
+    """A CI clone lives under /tmp: the sandbox's private /tmp must not hide it (bwrap mounts
+    in order, so the tmpfs comes before the course and its Python are bound)."""
+    course = tmp_path / "course"
+    (course / "rlcourse").mkdir(parents=True)
+    cmd = sandbox.bwrap_command(["python"], work=tmp_path / "w", runtime=tmp_path / "r",
+                                package_root=course, hide=[], env={},
+                                limits=sandbox.Limits())
+    tmpfs = cmd.index("/tmp", cmd.index("--tmpfs"))
+    course_bind = cmd.index(os.path.realpath(course))
+    assert cmd[course_bind - 1] == "--ro-bind" and tmpfs < course_bind

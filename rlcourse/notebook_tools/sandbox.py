@@ -119,6 +119,10 @@ def bwrap_command(argv: Sequence[str], *, work: Path, runtime: Path, package_roo
            "--hostname", "grading", "--clearenv"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
+    # The private /tmp first: bwrap mounts in order, so a course or venv that lives under /tmp
+    # (a CI clone, say) is bound on top of it below instead of being hidden by it.
+    cmd += ["--dev", "/dev", "--proc", "/proc",
+            "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
     for path in _SYSTEM:
         if os.path.islink(path):  # /bin -> usr/bin on merged-/usr systems
             cmd += ["--symlink", os.readlink(path), path]
@@ -138,9 +142,7 @@ def bwrap_command(argv: Sequence[str], *, work: Path, runtime: Path, package_roo
                 cmd += ["--tmpfs", secret, "--remount-ro", secret]
             else:
                 cmd += ["--ro-bind", "/dev/null", secret]
-    cmd += ["--dev", "/dev", "--proc", "/proc",
-            "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
-            "--bind", str(work), HOME,
+    cmd += ["--bind", str(work), HOME,
             "--bind", str(runtime), str(runtime),
             "--chdir", HOME, "--"]
     return cmd + list(argv)
