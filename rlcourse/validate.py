@@ -50,7 +50,7 @@ def number(name: str, value: Any, *, low: float | None = None, high: float | Non
 
 def integer(name: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
     """An integer (Python or NumPy, not bool and not a float) within [low, high]; returns int."""
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):  # NumPy < 2 lets operator.index take a np.bool_
         raise TypeError(f"{name} must be an integer, got bool {value}")
     try:
         n = operator.index(value)

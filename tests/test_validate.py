@@ -31,7 +31,8 @@ def test_open_bounds():
 
 def test_integer():
     assert validate.integer("n", np.int64(3), low=1) == 3
-    for bad, kind in ((2.0, TypeError), (True, TypeError), (0, ValueError), ("3", TypeError)):
+    for bad, kind in ((2.0, TypeError), (True, TypeError), (np.True_, TypeError), (0, ValueError),
+                      ("3", TypeError)):
         with pytest.raises(kind, match="n must be an integer"):
             validate.integer("n", bad, low=1)
 
