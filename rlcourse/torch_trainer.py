@@ -29,8 +29,6 @@ from rlcourse import returns, rollout, runtime, trainer
 from rlcourse.torch_policy import CategoricalPolicy
 from rlcourse.trainer import History
 
-ADVANTAGES = returns.ADVANTAGES  # the kinds of returns.advantages (03 compares them)
-
 
 @dataclass
 class Config(trainer.Config):
