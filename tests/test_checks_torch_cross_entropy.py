@@ -298,3 +298,16 @@ def test_sample_actions_leaves_the_global_random_stream_alone():
     torch.manual_seed(123)
     check.check_sample_actions(sample_eval)
     assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("run", [
+    lambda: check.check_reinforce_cross_entropy(ce_ok),
+    lambda: check.check_reinforce_log_prob(logprob_ok),
+    lambda: check.check_train_step(step_ok),
+])
+def test_checks_leave_the_notebooks_random_stream_alone(run):
+    torch.manual_seed(123)
+    want = torch.rand(3)
+    torch.manual_seed(123)
+    assert run()
+    assert torch.equal(torch.rand(3), want)  # as if the check had not run

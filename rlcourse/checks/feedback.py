@@ -300,6 +300,21 @@ def inspect_unwrap(fn: Any) -> Any:
     return fn
 
 
+def keeps_global_rng(check: Callable) -> Callable:
+    """Decorate a check that seeds torch so that the notebook's own random stream is left as it
+    was (a later cell prints the same numbers whether or not the check ran, or passed)."""
+    import functools
+
+    @functools.wraps(check)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import torch
+
+        with torch.random.fork_rng(devices=[]):
+            return check(*args, **kwargs)
+
+    return wrapper
+
+
 def to_numpy(value: Any) -> np.ndarray | None:
     """A float-friendly NumPy view of a NumPy array, torch tensor, list or number; else None."""
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, without importing torch

@@ -13,7 +13,6 @@ told which convention it used and by how much its step differs.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +27,7 @@ from rlcourse.checks.feedback import (
     close,
     diagnose,
     fmt,
+    keeps_global_rng,
 )
 from rlcourse.envs import pendulum
 from rlcourse.gaussian_policy import LOG_2PI, GaussianPolicy, gaussian_log_prob
@@ -40,17 +40,6 @@ def _call(ex: Exercise, fn: Callable, *args: Any, case: str | None = None,
     """``Exercise.call`` without copying the arguments: modules and distributions do not
     compare by value."""
     return ex.call(fn, *args, case=case, copy_inputs=False, hints=hints)
-
-
-def _keeps_global_rng(check: Callable) -> Callable:
-    """Run a check that seeds torch without changing the notebook's own random stream."""
-
-    @functools.wraps(check)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with torch.random.fork_rng(devices=[]):
-            return check(*args, **kwargs)
-
-    return wrapper
 
 
 def _cases(seed: int = 0):
@@ -160,7 +149,7 @@ def _diagnose_log_prob(got, actions, mean, log_std) -> str | None:
 
 
 # -- 2. the policy module --------------------------------------------------------------------
-@_keeps_global_rng
+@keeps_global_rng
 def check_policy_module(policy_class: type) -> Feedback:
     """``policy_class(obs_dim, act_dim)``: an ``nn.Module`` with a mean network and a
     state-independent ``log_std`` parameter; ``forward(obs (B, obs_dim))`` returns a
@@ -330,7 +319,7 @@ def _loss_variant(mean, log_std, actions, advantages, reduce_dims="sum", sign=-1
 
 
 # -- 4. on a device --------------------------------------------------------------------------
-@_keeps_global_rng
+@keeps_global_rng
 def check_collect_on_device(collect_fn: Callable) -> Feedback:
     """``collect(policy, num_envs, steps, device) -> (observations (T, N, 3), actions (T, N, 1),
     rewards (T, N))``, everything on ``device``, the env reset with seed 0.

@@ -27,7 +27,7 @@ from torch import nn
 from torch.distributions import Categorical
 
 from rlcourse import returns as ret
-from rlcourse.checks.feedback import Exercise, Feedback, close, diagnose, fmt
+from rlcourse.checks.feedback import Exercise, Feedback, close, diagnose, fmt, keeps_global_rng
 from rlcourse.torch_policy import CategoricalPolicy, cross_entropy_loss
 
 CONVENTION = ("the course's convention (notebook 01, 'Conventions used in the whole course') is "
@@ -161,6 +161,7 @@ def _check_loss(ex: Exercise, fn: Callable) -> int:
     return len(_loss_cases())
 
 
+@keeps_global_rng
 def check_reinforce_cross_entropy(reinforce_cross_entropy: Callable) -> Feedback:
     """``reinforce_cross_entropy(logits (B, A), actions (B,), returns (B,)) -> scalar tensor``:
     Σ_b G_b · CE(logits_b, a_b) with ``F.cross_entropy``, the B steps of one episode (so the
@@ -170,6 +171,7 @@ def check_reinforce_cross_entropy(reinforce_cross_entropy: Callable) -> Feedback
     return ex.passed(f"value and gradient match on {n} batches; the returns stay constants")
 
 
+@keeps_global_rng
 def check_reinforce_log_prob(reinforce_log_prob: Callable) -> Feedback:
     """``reinforce_log_prob(logits, actions, returns) -> scalar tensor``: −Σ_b G_b log π(a_b|s_b)
     with ``torch.distributions.Categorical`` over the B steps of one episode; the same loss as the
@@ -287,6 +289,7 @@ def _reference_steps(policy, batches, lr, n_episodes, variant=None):
     return _flat(policy)
 
 
+@keeps_global_rng
 def check_train_step(train_step: Callable) -> Feedback:
     """``train_step(policy, optimizer, obs (B, D), actions (B,), advantages (B,), num_episodes)
     -> float``: one REINFORCE update on the B steps of ``num_episodes`` episodes (zero_grad; the
