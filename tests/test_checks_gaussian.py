@@ -254,39 +254,33 @@ def _new_tensor_on_cpu(policy, num_envs, steps, device):
     return o, a, torch.zeros(r.shape) if device.type == "meta" else r
 
 
-def _clipped_actions(policy, num_envs, steps, device):
-    policy = policy.to(device)
-    env = pendulum.BatchedPendulum(num_envs, device=device)
-    obs, _ = env.reset(seed=0)
-    out = ([], [], [])
-    with torch.no_grad():
-        for _ in range(steps):
-            a = policy(obs).sample().clamp(-2, 2)
-            out[0].append(obs)
-            out[1].append(a)
-            obs, r, _, _, _ = env.step(a)
-            out[2].append(r)
-    return tuple(torch.stack(x) for x in out)
+def _collect_choosing(choose):
+    """A collection that stores ``choose(π(·|s))`` as the action (a wrong one, below)."""
+
+    def collect(policy, num_envs, steps, device):
+        policy = policy.to(device)
+        env = pendulum.BatchedPendulum(num_envs, device=device)
+        obs, _ = env.reset(seed=0)
+        out = ([], [], [])
+        with torch.no_grad():
+            for _ in range(steps):
+                a = choose(policy(obs))
+                out[0].append(obs)
+                out[1].append(a)
+                obs, r, _, _, _ = env.step(a)
+                out[2].append(r)
+        return tuple(torch.stack(x) for x in out)
+
+    return collect
+
+
+_clipped_actions = _collect_choosing(lambda dist: dist.sample().clamp(-2, 2))
+_mean_actions = _collect_choosing(lambda dist: dist.mean)  # WRONG: the mean, not a sample
 
 
 def _next_obs_stored(policy, num_envs, steps, device):
     o, a, r = collect_good(policy, num_envs, steps + 1, device)
     return o[1:], a[:-1], r[:-1]
-
-
-def _mean_actions(policy, num_envs, steps, device):
-    policy = policy.to(device)
-    env = pendulum.BatchedPendulum(num_envs, device=device)
-    obs, _ = env.reset(seed=0)
-    out = ([], [], [])
-    with torch.no_grad():
-        for _ in range(steps):
-            a = policy(obs).mean  # WRONG: the mean action, not a sample
-            out[0].append(obs)
-            out[1].append(a)
-            obs, r, _, _, _ = env.step(a)
-            out[2].append(r)
-    return tuple(torch.stack(x) for x in out)
 
 
 def _std_halved(policy, num_envs, steps, device):  # samples, but from N(μ, (σ/10)²)
