@@ -2,7 +2,7 @@
 
 ``python -m rlcourse grade`` starts each submission's kernel as::
 
-    python -m rlcourse.notebook_tools.sandbox --as BYTES --cpu S ... -- bwrap ... -- \\
+    python -m rlcourse.notebook_tools.sandbox --data BYTES --cpu S ... -- bwrap ... -- \\
         python -m rlcourse.notebook_tools.kernel -f /run/.../kernel.json
 
 Inside, the kernel sees:
@@ -55,7 +55,10 @@ class SandboxUnavailable(RuntimeError):
 class Limits:
     """Per-submission limits (every process of the sandbox shares the process limit)."""
 
-    memory_bytes: int = 4 * GiB  # address space per process (RLIMIT_AS)
+    # Memory a process may write to (heap and private writable mappings: RLIMIT_DATA). Not the
+    # address space (RLIMIT_AS): a CUDA build of torch reserves gigabytes it never touches, and
+    # under RLIMIT_AS it fails to load or to allocate a few kilobytes.
+    memory_bytes: int = 4 * GiB
     cpu_seconds: int = 1800  # CPU time per process (RLIMIT_CPU): SIGXCPU, then SIGKILL
     processes: int = 64  # processes and threads in the sandbox
     file_bytes: int = 256 * MiB  # largest file it may write (RLIMIT_FSIZE)
@@ -63,7 +66,7 @@ class Limits:
     open_files: int = 1024
 
     def describe(self) -> str:
-        return (f"{self.memory_bytes / GiB:g} GiB address space, {self.cpu_seconds} CPU s, "
+        return (f"{self.memory_bytes / GiB:g} GiB of data memory, {self.cpu_seconds} CPU s, "
                 f"{self.processes} processes, files up to {self.file_bytes // MiB} MiB, "
                 f"/tmp {self.tmp_bytes // MiB} MiB")
 
@@ -197,7 +200,7 @@ def _read(path: Path) -> str:
 def limits_prefix(limits: Limits, cgroup: PidsCgroup | None) -> list[str]:
     """The command that applies ``limits`` (and joins ``cgroup``) before exec'ing the rest."""
     cmd = [sys.executable, "-m", "rlcourse.notebook_tools.sandbox",
-           "--as", str(limits.memory_bytes), "--cpu", str(limits.cpu_seconds),
+           "--data", str(limits.memory_bytes), "--cpu", str(limits.cpu_seconds),
            "--fsize", str(limits.file_bytes), "--nofile", str(limits.open_files),
            "--nproc", str(limits.processes)]
     if cgroup is not None and cgroup.path is not None:
@@ -207,7 +210,7 @@ def limits_prefix(limits: Limits, cgroup: PidsCgroup | None) -> list[str]:
 
 def _apply_and_exec(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m rlcourse.notebook_tools.sandbox")
-    for flag in ("--as", "--cpu", "--fsize", "--nofile", "--nproc"):
+    for flag in ("--data", "--cpu", "--fsize", "--nofile", "--nproc"):
         p.add_argument(flag, type=int, required=True)
     p.add_argument("--cgroup", type=Path)
     p.add_argument("command", nargs=argparse.REMAINDER)
@@ -215,7 +218,7 @@ def _apply_and_exec(argv: Sequence[str] | None = None) -> None:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if args.cgroup is not None:  # join before anything forks: children inherit it
         (args.cgroup / "cgroup.procs").write_text(str(os.getpid()))
-    for res, value in ((resource.RLIMIT_AS, args.__dict__["as"]),
+    for res, value in ((resource.RLIMIT_DATA, args.data),
                        (resource.RLIMIT_CPU, args.cpu), (resource.RLIMIT_FSIZE, args.fsize),
                        (resource.RLIMIT_NOFILE, args.nofile), (resource.RLIMIT_CORE, 0)):
         resource.setrlimit(res, (value, value))
