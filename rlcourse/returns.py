@@ -142,9 +142,10 @@ def reward_to_go(rewards, gamma: float, dones=None):
 
 def _reward_to_go(r, gamma: float, d):
     out = r * 0
+    carry = gamma if d is None else gamma * (1 - d)  # γ(1 − d_t), all t at once
     running = 0.0
     for t in range(r.shape[0] - 1, -1, -1):
-        running = r[t] + (gamma * running if d is None else gamma * (1 - d[t]) * running)
+        running = r[t] + (carry if d is None else carry[t]) * running
         out[t] = running
     return out
 

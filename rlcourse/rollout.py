@@ -125,20 +125,14 @@ def collect_episodes(envs: gym.vector.VectorEnv, policy: Policy, seed: int | Non
     n = envs.num_envs
     obs, _ = envs.reset(seed=seed)
     active = np.ones(n, dtype=bool)
-    resetting = np.zeros(n, dtype=bool)  # NEXT_STEP: this step only resets these environments
     steps: list[tuple] = []
-    env_steps = 0
     for _ in range(max_steps):
         actions = np.asarray(policy(obs))
         if actions.shape[:1] != (n,):
             raise ValueError(f"policy must return one action per environment, shape ({n}, ...), "
                              f"got shape {actions.shape}")
         next_obs, rewards, terminated, truncated, _ = envs.step(actions)
-        env_steps += n - int(resetting.sum())
-        if next_step:
-            resetting = (terminated | truncated) & ~resetting
-        steps.append((obs, actions, rewards, active.copy(), terminated & active,
-                      truncated & active))
+        steps.append((obs, actions, rewards, terminated, truncated))
         active &= ~(terminated | truncated)
         obs = next_obs
         if not active.any():
@@ -146,11 +140,19 @@ def collect_episodes(envs: gym.vector.VectorEnv, policy: Policy, seed: int | Non
     else:
         raise RuntimeError(f"{int(active.sum())} environment(s) still running after "
                            f"max_steps={max_steps} vector steps")
-    obs_b, act_b, rew_b, mask_b, term_b, trunc_b = (np.stack(x) for x in zip(*steps))
+    # Masks once, at the end (this loop runs once per vector step): step t belongs to episode
+    # i if no episode of environment i ended before t.
+    obs_b, act_b, rew_b, term_b, trunc_b = (np.stack(x) for x in zip(*steps))
+    done = term_b | trunc_b
+    mask_b = (np.cumsum(done, axis=0) - done) == 0
+    env_steps = done.size
+    if next_step:  # the step after an episode's end only resets that environment
+        env_steps -= int(done[:-1].sum())
     rew_b = np.where(mask_b, rew_b, 0.0).astype(np.float64)
     return EpisodeBatch(obs=obs_b, actions=act_b, rewards=rew_b, mask=mask_b,
-                        terminated=term_b, truncated=trunc_b, lengths=mask_b.sum(axis=0),
-                        returns=rew_b.sum(axis=0), env_steps=env_steps)
+                        terminated=term_b & mask_b, truncated=trunc_b & mask_b,
+                        lengths=mask_b.sum(axis=0), returns=rew_b.sum(axis=0),
+                        env_steps=env_steps)
 
 
 def _check_autoreset(envs: gym.vector.VectorEnv) -> gym.vector.AutoresetMode:

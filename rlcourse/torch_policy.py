@@ -12,6 +12,8 @@ Minimising L ascends J: ∇L = −ĝ, the REINFORCE gradient estimate.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -55,20 +57,80 @@ class CategoricalPolicy(nn.Module):
         """Sample one action per row of ``obs`` (N, obs_dim), NumPy in and out: shape (N,).
 
         This is the ``policy`` a rollout collector calls once per vector step: one forward pass
-        for all N environments, no gradient. Actions are drawn from softmax(f_θ(s)) with
-        ``torch.multinomial`` and ``generator`` (on the policy's device; None: torch's global
-        generator). ``greedy=True`` takes the most probable action instead.
-        """
-        first = self.net[0].weight
-        x = torch.as_tensor(obs, dtype=first.dtype, device=first.device)
-        if x.ndim != 2 or x.shape[1] != self.obs_dim:
-            raise ValueError(f"obs must have shape (N, {self.obs_dim}), got {tuple(x.shape)}")
-        with torch.no_grad():
-            probs = torch.softmax(self(x), dim=-1)
-            if greedy:
-                return probs.argmax(-1).cpu().numpy()
-            return torch.multinomial(probs, 1, generator=generator)[:, 0].cpu().numpy()
+        for all N environments, no gradient. Actions are drawn from softmax(f_θ(s)) with the
+        Gumbel-max trick, argmax_a (z_a − log E_a) with E_a ~ Exp(1) drawn from ``generator``
+        (on the policy's device; None: torch's global generator): the same distribution as
+        ``Categorical(logits=z).sample()``, at half the cost of its ``torch.multinomial`` for a
+        handful of rows. ``greedy=True`` takes the most probable action instead.
 
+        On the CPU, f_θ runs in NumPy on views of the parameters (no copy: an optimiser step
+        is seen at once), because for a dozen rows torch's overhead per operation costs more
+        than the arithmetic; a network with other layers, hooks or another ``forward`` runs
+        through torch as usual.
+        """
+        if not isinstance(obs, torch.Tensor):
+            obs = np.asarray(obs)
+        if obs.ndim != 2 or obs.shape[1] != self.obs_dim:
+            raise ValueError(f"obs must have shape (N, {self.obs_dim}), got {tuple(obs.shape)}")
+        layers = None if isinstance(obs, torch.Tensor) else self._numpy_layers()
+        if layers is not None:
+            z = np.asarray(obs, dtype=layers[0][0].dtype)
+            for weight, bias, tanh in layers:
+                z = z @ weight.T + bias
+                if tanh:
+                    np.tanh(z, out=z)
+            if not greedy:
+                noise = torch.empty(z.shape, dtype=torch.float64).exponential_(
+                    generator=generator).numpy()
+                z = z - np.log(noise)
+            return z.argmax(-1)
+        first = self.net[0].weight
+        with torch.no_grad():
+            logits = self(torch.as_tensor(obs, dtype=first.dtype, device=first.device))
+            if not greedy:
+                noise = torch.empty_like(logits).exponential_(generator=generator)
+                logits = logits - noise.log()
+            return logits.argmax(-1).cpu().numpy()
+
+    def _numpy_layers(self) -> list[tuple[np.ndarray, np.ndarray, bool]] | None:
+        """``(weight, bias, tanh after)`` per Linear layer as NumPy views of the parameters, or
+        None where that would not be this module's forward pass on the CPU."""
+        modules = tuple(self.net._modules.values())
+        params = [p for m in modules for p in m._parameters.values()]
+        # A view stays valid while the parameter keeps its storage (in-place updates, as every
+        # optimiser and load_state_dict make, are seen through it); new storage, new views.
+        key = (modules, tuple(p.data_ptr() if p is not None else 0 for p in params))
+        cached = _VIEWS.get(self)
+        if cached is None or cached[0] != key:
+            cached = _VIEWS[self] = (key, _views(modules))
+        if (cached[1] is None or type(self).forward is not CategoricalPolicy.forward
+                or _hooked(self, *modules)):
+            return None
+        return cached[1]
+
+
+# policy -> (key, views); kept outside the module so that copies and saved state never hold them
+_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _views(modules) -> list[tuple[np.ndarray, np.ndarray, bool]] | None:
+    views: list[tuple[np.ndarray, np.ndarray, bool]] = []
+    for m in modules:
+        if type(m) is nn.Linear and m.bias is not None and m.weight.device.type == "cpu":
+            views.append((m.weight.detach().numpy(), m.bias.detach().numpy(), False))
+        elif type(m) is nn.Tanh and views and not views[-1][2]:
+            views[-1] = (*views[-1][:2], True)
+        else:
+            return None
+    return views or None
+
+
+def _hooked(*modules: nn.Module) -> bool:
+    """Whether forward hooks (the modules' own or global ones) would run."""
+    from torch.nn.modules import module as module_mod
+
+    return bool(module_mod._global_forward_hooks or module_mod._global_forward_pre_hooks
+                or any(m._forward_hooks or m._forward_pre_hooks for m in modules))
 
 
 class ValueNet(nn.Module):

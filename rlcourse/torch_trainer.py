@@ -32,11 +32,14 @@ from rlcourse.trainer import History
 
 @dataclass
 class Config(trainer.Config):
-    """:class:`rlcourse.trainer.Config` with this trainer's defaults: 12 environments and Adam's
-    learning rate 5e-2, chosen on CartPole-v1 seeds 100-119 (not on the benchmark's 0-4)."""
+    """:class:`rlcourse.trainer.Config` with this trainer's defaults: 24 environments and Adam's
+    learning rate 7e-2. Of the settings swept on CartPole-v1 seeds 100-119 with the 4-64-2
+    network (12-64 environments, lr 5e-2 to 1e-1), the one with the lowest median wall time to
+    solve among those that solved all 20 seeds in a median of at most 100k environment steps;
+    not chosen on the benchmark's seeds 0-4."""
 
-    num_envs: int = 12
-    lr: float = 5e-2
+    num_envs: int = 24
+    lr: float = 7e-2
     hidden: tuple[int, ...] = (64,)
 
 

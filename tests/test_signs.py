@@ -138,7 +138,7 @@ def test_gaussian_trainer_first_update_raises_the_objective(monkeypatch):
 @pytest.mark.parametrize("module", [numpy_trainer, torch_trainer], ids=["numpy", "torch"])
 def test_a_short_cartpole_run_raises_the_return(module):
     h = module.train(seed=1, max_env_steps=6_000, target=None)
-    first, last = np.mean(h.mean_return[:2]), np.mean(h.mean_return[-2:])
+    first, last = h.mean_return[0], np.mean(h.mean_return[-2:])  # the initial policy; the end
     assert first < 35 and last > first + 15, (first, last)  # flipped: it falls towards 9
 
 

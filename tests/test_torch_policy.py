@@ -114,9 +114,13 @@ def test_act_samples_valid_actions_and_greedy_is_argmax():
         policy.act(obs[:, :3])
 
 
-def test_act_samples_with_the_policy_probabilities():
+@pytest.mark.parametrize("path", ["numpy", "torch"])
+def test_act_samples_with_the_policy_probabilities(path):
     torch.manual_seed(1)
     policy = torch_policy.CategoricalPolicy(2, 3, hidden=(4,))
+    if path == "torch":  # a hook that changes nothing sends act through torch
+        policy.register_forward_hook(lambda module, inputs, out: out)
+    assert (policy._numpy_layers() is None) == (path == "torch")
     with torch.no_grad():
         policy.net[2].bias.copy_(torch.tensor([0.0, 1.0, -1.0]))
         policy.net[2].weight.zero_()
@@ -154,3 +158,86 @@ def test_losses_refuse_weights_that_would_broadcast(name):
         torch_policy.LOSSES[name](logits, actions, torch.ones(5, 1))  # (5,) * (5, 1) is (5, 5)
     with pytest.raises(ValueError, match="actions must be integer indices"):
         torch_policy.LOSSES[name](logits, torch.zeros(5, 1, dtype=torch.long), torch.ones(5))
+
+
+def _favour(policy, action, how):
+    """Make ``action`` certain by rewriting the last layer's bias in one of the ways a policy's
+    weights change (its storage kept or replaced)."""
+    bias = torch.full((policy.n_actions,), -50.0, dtype=policy.net[-1].bias.dtype)
+    bias[action] = 50.0
+    if how == "optimizer":
+        opt = torch.optim.Adam(policy.parameters(), lr=100.0)
+        loss = -policy.net[-1].bias[action]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    elif how == "load_state_dict":
+        state = {k: v.clone() for k, v in policy.state_dict().items()}
+        state[f"net.{len(policy.net) - 1}.bias"] = bias
+        policy.load_state_dict(state)
+    elif how == "no_grad copy":
+        with torch.no_grad():
+            policy.net[-1].bias.copy_(bias)
+    elif how == "data replaced":
+        policy.net[-1].bias.data = bias
+    elif how == "dtype changed":
+        policy.double()
+        with torch.no_grad():
+            policy.net[-1].bias.copy_(bias)
+
+
+@pytest.mark.parametrize("how", ["optimizer", "load_state_dict", "no_grad copy", "data replaced",
+                                 "dtype changed"])
+def test_act_samples_from_the_weights_as_they_are_now(how):
+    """On-policy: act runs NumPy on views of the weights; whatever changes the weights, the next
+    call samples from the new policy (a stale copy would make training off-policy)."""
+    torch.manual_seed(0)
+    policy = torch_policy.CategoricalPolicy(4, 3, hidden=(8,))
+    obs = np.random.default_rng(0).normal(size=(200, 4)).astype(np.float32)
+    before = policy.act(obs, generator=torch.Generator().manual_seed(0))
+    assert len(np.unique(before)) == 3
+    _favour(policy, 2, how)
+    np.testing.assert_array_equal(policy.act(obs, generator=torch.Generator().manual_seed(0)), 2)
+    np.testing.assert_array_equal(policy.act(obs, greedy=True), 2)
+
+
+def test_act_numpy_path_is_the_module_forward():
+    torch.manual_seed(0)
+    policy = torch_policy.CategoricalPolicy(4, 5, hidden=(16, 8)).double()
+    obs = np.random.default_rng(1).normal(size=(500, 4))
+    assert policy._numpy_layers() is not None  # the NumPy path is the one under test
+    with torch.no_grad():
+        want = policy(torch.from_numpy(obs)).argmax(1).numpy()
+    np.testing.assert_array_equal(policy.act(obs, greedy=True), want)
+
+
+def _with_hook(policy):
+    policy.net[-1].register_forward_hook(lambda m, i, out: out + torch.tensor([0.0, 0.0, 50.0]))
+    return policy
+
+
+def _with_dropout(policy):
+    policy.net.insert(2, torch.nn.Dropout(0.5))
+    return policy.eval()
+
+
+class _Shifted(torch_policy.CategoricalPolicy):
+    def forward(self, obs):
+        return self.net(obs) + torch.tensor([0.0, 0.0, 50.0])
+
+
+@pytest.mark.parametrize("make", [_with_hook, _with_dropout,
+                                  lambda p: _Shifted(4, 3, hidden=(8,))])
+def test_act_runs_through_torch_where_numpy_would_not_be_the_forward(make):
+    torch.manual_seed(0)
+    policy = make(torch_policy.CategoricalPolicy(4, 3, hidden=(8,)))
+    assert policy._numpy_layers() is None
+    obs = np.random.default_rng(0).normal(size=(300, 4)).astype(np.float32)
+    with torch.no_grad():
+        want = policy(torch.from_numpy(obs)).argmax(1).numpy()
+    np.testing.assert_array_equal(policy.act(obs, greedy=True), want)
+    a = policy.act(obs, generator=torch.Generator().manual_seed(0))
+    if make is _with_dropout:
+        assert len(np.unique(a)) == 3
+    else:
+        np.testing.assert_array_equal(a, 2)

@@ -85,7 +85,7 @@ def test_config_accepts_numpy_integers_and_train_rejects_unknown_settings(module
 
 
 def test_defaults_differ_where_the_trainers_differ():
-    assert numpy_trainer.Config().num_envs == 16 and torch_trainer.Config().num_envs == 12
+    assert numpy_trainer.Config().num_envs == 16 and torch_trainer.Config().num_envs == 24
     g = gaussian_trainer.Config()
     assert g.env_id == "Pendulum-v1" and g.eval_every == 5 and g.stop_margin == 20
     with pytest.raises(ValueError, match="hidden must hold one width"):
