@@ -104,7 +104,7 @@ class CategoricalPolicy(nn.Module):
         if cached is None or cached[0] != key:
             cached = _VIEWS[self] = (key, _views(modules))
         if (cached[1] is None or type(self).forward is not CategoricalPolicy.forward
-                or _hooked(self, *modules)):
+                or _hooked(self, self.net, *modules)):
             return None
         return cached[1]
 
@@ -116,7 +116,8 @@ _VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _views(modules) -> list[tuple[np.ndarray, np.ndarray, bool]] | None:
     views: list[tuple[np.ndarray, np.ndarray, bool]] = []
     for m in modules:
-        if type(m) is nn.Linear and m.bias is not None and m.weight.device.type == "cpu":
+        if (type(m) is nn.Linear and m.bias is not None and m.weight.device.type == "cpu"
+                and m.weight.dtype in (torch.float32, torch.float64)):
             views.append((m.weight.detach().numpy(), m.bias.detach().numpy(), False))
         elif type(m) is nn.Tanh and views and not views[-1][2]:
             views[-1] = (*views[-1][:2], True)

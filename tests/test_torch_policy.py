@@ -226,7 +226,18 @@ class _Shifted(torch_policy.CategoricalPolicy):
         return self.net(obs) + torch.tensor([0.0, 0.0, 50.0])
 
 
-@pytest.mark.parametrize("make", [_with_hook, _with_dropout,
+def _with_hook_on_net(policy):
+    policy.net.register_forward_hook(lambda m, i, out: out + torch.tensor([0.0, 0.0, 50.0]))
+    return policy
+
+
+def _bfloat16(policy):
+    with torch.no_grad():
+        policy.net[-1].bias.copy_(torch.tensor([0.0, 0.0, 50.0]))
+    return policy.to(torch.bfloat16)
+
+
+@pytest.mark.parametrize("make", [_with_hook, _with_hook_on_net, _with_dropout, _bfloat16,
                                   lambda p: _Shifted(4, 3, hidden=(8,))])
 def test_act_runs_through_torch_where_numpy_would_not_be_the_forward(make):
     torch.manual_seed(0)
@@ -234,7 +245,8 @@ def test_act_runs_through_torch_where_numpy_would_not_be_the_forward(make):
     assert policy._numpy_layers() is None
     obs = np.random.default_rng(0).normal(size=(300, 4)).astype(np.float32)
     with torch.no_grad():
-        want = policy(torch.from_numpy(obs)).argmax(1).numpy()
+        x = torch.from_numpy(obs).to(policy.net[0].weight.dtype)
+        want = policy(x).argmax(1).numpy()
     np.testing.assert_array_equal(policy.act(obs, greedy=True), want)
     a = policy.act(obs, generator=torch.Generator().manual_seed(0))
     if make is _with_dropout:
