@@ -79,6 +79,8 @@ class CategoricalPolicy(nn.Module):
                 z = z @ weight.T + bias
                 if tanh:
                     np.tanh(z, out=z)
+            if np.isnan(z.sum()):  # one cheap test per call; rows counted only on failure
+                _refuse_nan(np.isnan(z).any(axis=-1))
             if not greedy:
                 noise = torch.empty(z.shape, dtype=torch.float64).exponential_(
                     generator=generator).numpy()
@@ -87,6 +89,7 @@ class CategoricalPolicy(nn.Module):
         first = self.net[0].weight
         with torch.no_grad():
             logits = self(torch.as_tensor(obs, dtype=first.dtype, device=first.device))
+            _refuse_nan(logits.isnan().any(-1).cpu().numpy())
             if not greedy:
                 noise = torch.empty_like(logits).exponential_(generator=generator)
                 logits = logits - noise.log()
@@ -95,16 +98,19 @@ class CategoricalPolicy(nn.Module):
     def _numpy_layers(self) -> list[tuple[np.ndarray, np.ndarray, bool]] | None:
         """``(weight, bias, tanh after)`` per Linear layer as NumPy views of the parameters, or
         None where that would not be this module's forward pass on the CPU."""
-        modules = tuple(self.net._modules.values())
-        params = [p for m in modules for p in m._parameters.values()]
-        # A view stays valid while the parameter keeps its storage (in-place updates, as every
-        # optimiser and load_state_dict make, are seen through it); new storage, new views.
-        key = (modules, tuple(p.data_ptr() if p is not None else 0 for p in params))
+        net = self.net
+        modules = tuple(net._modules.values())
+        # A view stays valid while its parameter keeps its storage, shape and strides (in-place
+        # updates, as every optimiser and load_state_dict make, are seen through it); any other
+        # change of a parameter or of a layer builds new views.
+        key = (modules, tuple(type(m) for m in modules),
+               tuple(None if p is None else (p.data_ptr(), p.shape, p.stride(), p.dtype)
+                     for m in modules for p in m._parameters.values()))
         cached = _VIEWS.get(self)
         if cached is None or cached[0] != key:
             cached = _VIEWS[self] = (key, _views(modules))
-        if (cached[1] is None or type(self).forward is not CategoricalPolicy.forward
-                or _hooked(self, self.net, *modules)):
+        if (cached[1] is None or not _plain_forward(self, net, modules)
+                or _hooked(self, net, *modules)):
             return None
         return cached[1]
 
@@ -116,14 +122,32 @@ _VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _views(modules) -> list[tuple[np.ndarray, np.ndarray, bool]] | None:
     views: list[tuple[np.ndarray, np.ndarray, bool]] = []
     for m in modules:
-        if (type(m) is nn.Linear and m.bias is not None and m.weight.device.type == "cpu"
-                and m.weight.dtype in (torch.float32, torch.float64)):
-            views.append((m.weight.detach().numpy(), m.bias.detach().numpy(), False))
+        weight, bias = m._parameters.get("weight"), m._parameters.get("bias")
+        if (type(m) is nn.Linear and weight is not None and bias is not None
+                and weight.device.type == "cpu" and weight.dtype in (torch.float32, torch.float64)
+                and bias.dtype == weight.dtype):
+            views.append((weight.detach().numpy(), bias.detach().numpy(), False))
         elif type(m) is nn.Tanh and views and not views[-1][2]:
             views[-1] = (*views[-1][:2], True)
         else:
             return None
     return views or None
+
+
+def _plain_forward(policy: nn.Module, net: nn.Module, modules) -> bool:
+    """Whether ``policy(x)`` is ``net``'s layers applied in turn: no ``forward`` replaced, on a
+    class or on an object."""
+    return (type(policy).forward is CategoricalPolicy.forward and type(net) is nn.Sequential
+            and "forward" not in policy.__dict__ and "forward" not in net.__dict__
+            and not any("forward" in m.__dict__ for m in modules))
+
+
+def _refuse_nan(rows: np.ndarray) -> None:
+    """No action can be drawn from NaN logits (argmax would quietly return action 0)."""
+    if rows.any():
+        raise ValueError(f"the policy's logits hold NaN for {int(rows.sum())} of {rows.size} "
+                         "observations: NaN in those observations or in the weights (a diverged "
+                         "update?); no action can be sampled")
 
 
 def _hooked(*modules: nn.Module) -> bool:

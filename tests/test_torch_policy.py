@@ -253,3 +253,83 @@ def test_act_runs_through_torch_where_numpy_would_not_be_the_forward(make):
         assert len(np.unique(a)) == 3
     else:
         np.testing.assert_array_equal(a, 2)
+
+
+def _net_subclass(policy):
+    class Shifted(torch.nn.Sequential):
+        def forward(self, x):
+            return super().forward(x) + torch.tensor([0.0, 0.0, 50.0])
+    policy.net = Shifted(*policy.net)
+    return policy
+
+
+def _forward_on_object(target):
+    def make(policy):
+        obj = policy if target == "policy" else policy.net
+        original = obj.forward
+        obj.forward = lambda x: original(x) + torch.tensor([0.0, 0.0, 50.0])
+        return policy
+    return make
+
+
+def _relu_in_place(policy):
+    policy.net[1].__class__ = torch.nn.ReLU
+    policy.net[1].inplace = False
+    return policy
+
+
+def _plain_tensor_weight(policy):
+    layer = policy.net[0]
+    weight = layer.weight.detach().clone()
+    del layer.weight
+    layer.weight = weight * -3.0  # a plain tensor attribute, as in MAML-style code
+    return policy
+
+
+@pytest.mark.parametrize("make", [_net_subclass, _forward_on_object("policy"),
+                                  _forward_on_object("net"), _relu_in_place,
+                                  _plain_tensor_weight])
+def test_act_follows_every_other_forward(make):
+    """Whatever policy(obs) computes, act samples from it (a NumPy path that skipped a replaced
+    forward or layer would sample from another policy: off-policy without a word)."""
+    torch.manual_seed(0)
+    policy = torch_policy.CategoricalPolicy(4, 3, hidden=(8,))
+    with torch.no_grad():
+        policy.net[0].weight.mul_(5.0)
+    obs = np.random.default_rng(0).normal(size=(2000, 4)).astype(np.float32)
+    policy.act(obs)  # the views are built before the change
+    policy = make(policy)
+    with torch.no_grad():
+        want = policy(torch.from_numpy(obs)).argmax(1).numpy()
+    np.testing.assert_array_equal(policy.act(obs, greedy=True), want)
+
+
+def test_act_sees_a_transposed_weight_with_the_same_storage():
+    torch.manual_seed(0)
+    policy = torch_policy.CategoricalPolicy(4, 4, hidden=(4,))
+    obs = np.random.default_rng(0).normal(size=(2000, 4)).astype(np.float32)
+    policy.act(obs)
+    layer = policy.net[2]
+    layer.weight.data = layer.weight.data.t()  # same data pointer, other strides
+    with torch.no_grad():
+        want = policy(torch.from_numpy(obs)).argmax(1).numpy()
+    np.testing.assert_array_equal(policy.act(obs, greedy=True), want)
+
+
+@pytest.mark.parametrize("where", ["weights", "observations"])
+def test_act_refuses_nan_logits(where):
+    policy = torch_policy.CategoricalPolicy(4, 2, hidden=(8,))
+    obs = np.zeros((5, 4), dtype=np.float32)
+    if where == "weights":
+        with torch.no_grad():
+            policy.net[0].bias[0] = float("nan")
+    else:
+        obs[1:3, 0] = np.nan
+    count = "5 of 5" if where == "weights" else "2 of 5"
+    for path_obs in (obs, torch.from_numpy(obs)):  # the NumPy path and torch's
+        with pytest.raises(ValueError, match=f"logits hold NaN for {count} observations"):
+            policy.act(path_obs)
+    infinite = torch_policy.CategoricalPolicy(4, 2, hidden=(8,))
+    with torch.no_grad():  # an infinite logit is a certain action, not an error
+        infinite.net[2].bias.copy_(torch.tensor([0.0, float("inf")]))
+    np.testing.assert_array_equal(infinite.act(np.zeros((5, 4), dtype=np.float32)), 1)
