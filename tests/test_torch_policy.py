@@ -282,7 +282,9 @@ def _plain_tensor_weight(policy):
     layer = policy.net[0]
     weight = layer.weight.detach().clone()
     del layer.weight
-    layer.weight = weight * -3.0  # a plain tensor attribute, as in MAML-style code
+    layer.weight = weight  # a plain tensor attribute, as in MAML-style code ...
+    policy.act(np.zeros((1, 4), dtype=np.float32))
+    layer.weight = weight * -3.0  # ... replaced by the next inner step
     return policy
 
 
