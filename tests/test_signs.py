@@ -81,20 +81,8 @@ def test_one_step_on_the_gaussian_surrogate_raises_the_objective(log_density):
 
 # --- each trainer's first update, on the batch it collected ----------------------------------
 
-def _capture(monkeypatch, module, name):
-    """Wrap ``module.name`` (a collector) so the test sees what the trainer collected."""
-    seen = []
-    original = getattr(module, name)
-
-    def wrapper(*args, **kwargs):
-        seen.append(original(*args, **kwargs))
-        return seen[-1]
-    monkeypatch.setattr(module, name, wrapper)
-    return seen
-
-
-def test_torch_trainer_first_update_raises_the_objective(monkeypatch):
-    batches = _capture(monkeypatch, rollout, "collect_episodes")
+def test_torch_trainer_first_update_raises_the_objective(capture):
+    batches = capture(rollout, "collect_episodes")
     cfg = torch_trainer.Config(seed=0, lr=1e-3, max_env_steps=1, target=None)
     envs = rollout.make_vec("CartPole-v1", 1)
     before = torch_trainer.make_policy(envs, cfg, torch.device("cpu"))  # the same initial weights
@@ -107,8 +95,8 @@ def test_torch_trainer_first_update_raises_the_objective(monkeypatch):
     assert objective(after, *x) > objective(before, *x)
 
 
-def test_numpy_trainer_first_update_raises_the_objective(monkeypatch):
-    batches = _capture(monkeypatch, rollout, "collect_episodes")
+def test_numpy_trainer_first_update_raises_the_objective(capture):
+    batches = capture(rollout, "collect_episodes")
     cfg = numpy_trainer.Config(seed=0, lr=1e-3, max_env_steps=1, target=None)
     envs = rollout.make_vec("CartPole-v1", 1)
     before = numpy_trainer.make_params(envs, cfg)
@@ -120,8 +108,8 @@ def test_numpy_trainer_first_update_raises_the_objective(monkeypatch):
     assert numpy_policy.policy_gradient(after, *x)[0] > numpy_policy.policy_gradient(before, *x)[0]
 
 
-def test_gaussian_trainer_first_update_raises_the_objective(monkeypatch):
-    batches = _capture(monkeypatch, gaussian_trainer, "collect")
+def test_gaussian_trainer_first_update_raises_the_objective(capture):
+    batches = capture(gaussian_trainer, "collect")
     cfg = gaussian_trainer.Config(seed=0, num_envs=16, lr=1e-3, max_env_steps=1, target=None)
     before = gaussian_trainer.make_policy(cfg, torch.device("cpu"))
     after = gaussian_trainer.train(cfg, device="cpu").policy

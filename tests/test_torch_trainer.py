@@ -9,11 +9,8 @@ from torch.distributions import Categorical
 from rlcourse import gaussian_trainer, returns, rollout, torch_trainer
 
 
-def test_cartpole_loss_is_the_sum_over_steps_over_the_number_of_episodes(monkeypatch):
-    seen = []
-    original = rollout.collect_episodes
-    monkeypatch.setattr(rollout, "collect_episodes", lambda *a, **k: seen.append(
-        original(*a, **k)) or seen[-1])
+def test_cartpole_loss_is_the_sum_over_steps_over_the_number_of_episodes(capture):
+    seen = capture(rollout, "collect_episodes")
     cfg = torch_trainer.Config(seed=4, num_envs=5, max_env_steps=1, target=None)
     envs = rollout.make_vec("CartPole-v1", 1)
     policy = torch_trainer.make_policy(envs, cfg, torch.device("cpu"))
@@ -27,11 +24,8 @@ def test_cartpole_loss_is_the_sum_over_steps_over_the_number_of_episodes(monkeyp
     assert abs(h.loss[0] - float(want)) < 1e-4 * max(1.0, abs(float(want)))
 
 
-def test_gaussian_loss_is_the_sum_over_steps_over_the_number_of_episodes(monkeypatch):
-    seen = []
-    original = gaussian_trainer.collect
-    monkeypatch.setattr(gaussian_trainer, "collect", lambda *a, **k: seen.append(
-        original(*a, **k)) or seen[-1])
+def test_gaussian_loss_is_the_sum_over_steps_over_the_number_of_episodes(capture):
+    seen = capture(gaussian_trainer, "collect")
     cfg = gaussian_trainer.Config(seed=2, num_envs=6, max_env_steps=1, target=None)
     policy = gaussian_trainer.make_policy(cfg, torch.device("cpu"))
     h = gaussian_trainer.train(cfg, device="cpu")
