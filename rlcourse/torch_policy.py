@@ -60,8 +60,10 @@ class CategoricalPolicy(nn.Module):
         for all N environments, no gradient. Actions are drawn from softmax(f_θ(s)) with the
         Gumbel-max trick, argmax_a (z_a − log E_a) with E_a ~ Exp(1) drawn from ``generator``
         (on the policy's device; None: torch's global generator): the same distribution as
-        ``Categorical(logits=z).sample()``, at half the cost of its ``torch.multinomial`` for a
-        handful of rows. ``greedy=True`` takes the most probable action instead.
+        ``Categorical(logits=z).sample()`` (whose ``torch.multinomial`` draws one sample the same
+        way, after a softmax and checks that cost more than the draw for a handful of rows).
+        ``greedy=True`` takes the most probable action instead. NaN logits raise a ValueError
+        (argmax would return action 0 without a word).
 
         On the CPU, f_θ runs in NumPy on views of the parameters (no copy: an optimiser step
         is seen at once), because for a dozen rows torch's overhead per operation costs more
