@@ -1,6 +1,7 @@
 # Two commands on a fresh machine: `make lab` and `make test` (`make` alone lists them all). Both
-# create .venv and install the course into it (editable, with its lab, grade and test extras)
-# only when .venv is missing or pyproject.toml changed since the last install.
+# create .venv and install the course's three packages into it (editable: the learner's rlcourse
+# with its test tools, authoring/ and grading/) only when .venv is missing or a pyproject.toml
+# changed since the last install.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -27,9 +28,9 @@ help: ## list the targets (this message)
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml authoring/pyproject.toml grading/pyproject.toml | $(PY)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e ".[lab,grade,test]"
+	$(PY) -m pip install -e ".[test]" -e ./authoring -e ./grading
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the course into it (only when needed)
@@ -39,16 +40,16 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # tests/test_lab.py and tests/test_browser.py start this same command (with --no-browser).
 lab: install ## your copies of the notebooks in my-notebooks/ (never overwritten), then JupyterLab
-	$(PY) -m rlcourse lab $(ROOT_FLAG) $(LAB_ARGS)
+	$(PY) -m rlcourse_authoring lab $(ROOT_FLAG) $(LAB_ARGS)
 
 lab-instructor: install ## JupyterLab with nbgrader's instructor tools (docs/instructors.md)
-	$(PY) -m rlcourse lab --instructor $(ROOT_FLAG) $(LAB_ARGS)
+	$(PY) -m rlcourse_authoring lab --instructor $(ROOT_FLAG) $(LAB_ARGS)
 
 lint: install ## ruff check .
 	$(PY) -m ruff check .
 
 check-build: install ## fail when notebooks/ (or a solution's Colab cell) is stale
-	$(PY) -m rlcourse build --check
+	$(PY) -m rlcourse_authoring build --check
 
 # Unit tests, then every notebook in solutions/ (outputs compared) and notebooks/ (lax), spread
 # over both cores one notebook per worker (--dist loadscope keeps a notebook's cells together).
@@ -56,19 +57,19 @@ check-build: install ## fail when notebooks/ (or a solution's Colab cell) is sta
 test: install lint check-build ## ruff, build --check, unit tests, every notebook (nbval)
 	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope $(NBVAL_OPTS) tests solutions notebooks $(PYTEST_ARGS)
 
-unit: install ## the unit tests only
-	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope tests $(PYTEST_ARGS)
+unit: install ## the fast unit tests only (no training, no server, no notebook): about a minute
+	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope -m "not slow" tests $(PYTEST_ARGS)
 
 notebooks: install ## nbval over solutions/ and notebooks/ only
 	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope $(NBVAL_OPTS) solutions notebooks $(PYTEST_ARGS)
 
 # Authoring: execute solutions/ in place (stored outputs for nbval), then regenerate notebooks/.
 execute: install ## authors: run NB="solutions/NN_x.ipynb ..." in place, then build
-	$(TEST_ENV) $(PY) -m rlcourse execute $(NB)
-	$(PY) -m rlcourse build
+	$(TEST_ENV) $(PY) -m rlcourse_authoring execute $(NB)
+	$(PY) -m rlcourse_authoring build
 
 build: install ## authors: refresh the Colab cells of solutions/, regenerate notebooks/
-	$(PY) -m rlcourse build
+	$(PY) -m rlcourse_authoring build
 
 test-portable: install ## solutions/ under other BLAS kernels, ATen capabilities, thread counts
 	$(PY) tools/test_portable.py $(PORTABLE_ARGS)

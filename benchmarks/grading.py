@@ -1,4 +1,4 @@
-"""How fast `python -m rlcourse grade` grades a class, with and without the sandbox.
+"""How fast `python -m rlcourse_grading grade` grades a class, with and without the sandbox.
 
     python benchmarks/grading.py                      # 300 copies of notebook 01, 2 jobs
     python benchmarks/grading.py --copies 30 --json   # a quicker look; one JSON line per mode
@@ -56,7 +56,7 @@ def make_class(folder: Path, name: str, copies: int) -> dict[str, str]:
 
 
 def run(folder: Path, out: Path, jobs: int, sandboxed: bool, timeout: float) -> float:
-    cmd = [sys.executable, "-m", "rlcourse", "grade", str(folder), "--out", str(out),
+    cmd = [sys.executable, "-m", "rlcourse_grading", "grade", str(folder), "--out", str(out),
            "--jobs", str(jobs), "--timeout", str(timeout), "--quiet"]
     if not sandboxed:
         cmd.append("--no-sandbox")

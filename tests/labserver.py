@@ -1,8 +1,8 @@
-"""Start what `make lab` starts (`python -m rlcourse lab`) on a scratch copy of the course.
+"""Start what `make lab` starts (`python -m rlcourse_authoring lab`) on a scratch copy of the course.
 
 Shared by tests/test_lab.py and tests/test_browser.py. The Makefile's `lab` recipe is read, not
 retyped: ``make_lab_command`` asks make for it (``make -n lab``) and checks it is
-``python -m rlcourse lab``, so the tests start what the learner starts, with JupyterLab options
+``python -m rlcourse_authoring lab``, so the tests start what the learner starts, with JupyterLab options
 (--no-browser, a port, a token) appended the way ``LAB_ARGS`` appends them. The course is a copy
 (notebooks/, solutions/) in a temporary folder: a test never writes into this clone's
 my-notebooks/, where a learner may be working.
@@ -35,7 +35,7 @@ def make_lab_command() -> list[str]:
     lines = [line for line in out.splitlines() if line.startswith("/nonexistent-venv/bin/python")]
     assert lines, f"`make -n lab` printed no python command:\n{out}"
     argv = shlex.split(lines[-1])
-    assert argv[1:4] == ["-m", "rlcourse", "lab"], f"`make lab` runs {argv}, not rlcourse lab"
+    assert argv[1:4] == ["-m", "rlcourse_authoring", "lab"], f"`make lab` runs {argv}, not rlcourse_authoring lab"
     return argv[1:]
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import labserver
 import pytest
 
-from rlcourse.notebook_tools import lab
+from rlcourse_authoring import lab
 
 CHROMIUM = os.environ.get("RLCOURSE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = (os.environ.get("RLCOURSE_CHROMEDRIVER") or shutil.which("chromedriver")

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from rlcourse.notebook_tools import build
+from rlcourse_authoring import build
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -217,7 +217,7 @@ def test_every_notebook_starts_with_the_same_colab_cell():
         for nb_path in (path, ROOT / "notebooks" / path.name):
             first = _first(nb_path)
             assert build._is_colab_cell(first) and first.source == want, \
-                f"{nb_path.relative_to(ROOT)}: run `python -m rlcourse build`"
+                f"{nb_path.relative_to(ROOT)}: run `python -m rlcourse_authoring build`"
 
 
 def test_check_names_the_stale_notebook_and_cell(course):
@@ -251,7 +251,7 @@ def test_cli_check_exits_nonzero_and_names_the_cell(course):
     nb = nbformat.read(path, as_version=4)
     nb.cells[2].source = "import numpy"
     nbformat.write(nb, path)
-    result = subprocess.run([sys.executable, "-m", "rlcourse", "build", "--check", "--url", "",
+    result = subprocess.run([sys.executable, "-m", "rlcourse_authoring", "build", "--check", "--url", "",
                              "--solutions", str(course / "solutions"),
                              "--notebooks", str(course / "notebooks")],
                             capture_output=True, text=True)

@@ -1,10 +1,10 @@
 """environment.yml (conda users) and pyproject.toml (pip users) must list the same packages."""
 
 import re
-import tomllib
 from pathlib import Path
 
 import yaml
+from project_requirements import requirements
 
 ROOT = Path(__file__).resolve().parent.parent
 # conda-forge names that differ from PyPI's
@@ -21,11 +21,7 @@ def _name(requirement: str) -> str:
 
 
 def _pyproject() -> set[str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    reqs = list(project["dependencies"])
-    for extra in project.get("optional-dependencies", {}).values():
-        reqs += extra
-    return {_name(r) for r in reqs}
+    return {_name(r) for r in requirements()}
 
 
 def _environment_yml() -> set[str]:
@@ -53,7 +49,8 @@ def test_environment_yml_names_the_core_packages_and_installs_the_course():
     for required in ("python", "jupyterlab", "numpy", "pytorch", "matplotlib", "nbval",
                      "gymnasium"):
         assert required in names, f"environment.yml does not name {required}"
-    assert "-e ." in pip, "environment.yml must install the course itself (pip: -e .)"
+    for package in (".", "./authoring", "./grading"):
+        assert f"-e {package}" in pip, f"environment.yml must install the course (pip: -e {package})"
 
 
 def test_version_bounds_agree():
@@ -64,10 +61,7 @@ def test_version_bounds_agree():
             out[_name(r)] = m.group(0).replace(" ", "") if m else None
         return out
 
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip_reqs = list(project["dependencies"])
-    for extra in project.get("optional-dependencies", {}).values():
-        pip_reqs += extra
+    pip_reqs = requirements()
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda_reqs = []
     for dep in env["dependencies"]:

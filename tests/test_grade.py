@@ -1,4 +1,4 @@
-"""``python -m rlcourse grade``: full marks for the solutions, zero for the untouched student
+"""``python -m rlcourse_grading grade``: full marks for the solutions, zero for the untouched student
 notebooks, and a report for every exercise whatever a hostile submission does.
 
 Each group of submissions is graded by ONE command (a folder, graded in parallel), in a
@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rlcourse.notebook_tools import grade, sandbox
+from rlcourse_grading import grade, sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -40,7 +40,7 @@ def run_grade(*args: str | Path, env: dict[str, str] | None = None,
     environ = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **(env or {})}
     if args and args[0] != "--merge":
         args = (*args, *NO_SANDBOX)
-    return subprocess.run([sys.executable, "-m", "rlcourse", "grade", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "rlcourse_grading", "grade", *map(str, args)],
                           capture_output=True, text=True, env=environ, cwd=cwd or ROOT,
                           timeout=900)
 
@@ -333,7 +333,7 @@ def test_a_private_source_adds_hidden_tests_and_their_helper_files(tmp_path):
 def test_scoring_is_nbgraders_determine_grade():
     """Error or stderr: 0; a numeric result in [0, max]: partial credit; anything else: full;
     and the feedback of a passed test is the check's last ✔ line, nothing the student printed."""
-    from rlcourse.notebook_tools import runner
+    from rlcourse_grading import runner
 
     out = nbformat.v4.new_output
     course = COURSE[BASE]
@@ -346,7 +346,7 @@ def test_scoring_is_nbgraders_determine_grade():
         cell = copy.deepcopy(course.by_id[test_id])
         cell.outputs = list(outputs)
         visible = [o for o in cell.outputs]
-        g._score(cell, test_id, visible, runner._error_of(cell), False)
+        g.judge.score(cell, test_id, visible, runner._error_of(cell), False)
         return g.run.results[test_id]
 
     assert score().points == points

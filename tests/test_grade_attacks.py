@@ -20,7 +20,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rlcourse.notebook_tools import build, sandbox
+from rlcourse_authoring import build
+from rlcourse_grading import sandbox
 
 pytestmark = pytest.mark.skipif(sandbox.unavailable_reason() is not None,
                                 reason=f"no sandbox here: {sandbox.unavailable_reason()}")
@@ -269,7 +270,7 @@ def attacked(tmp_path_factory):
                for p in (ROOT / "rlcourse" / "checks").glob("*.py")}
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     run = subprocess.run(
-        [sys.executable, "-m", "rlcourse", "grade", str(folder), "--source", str(source),
+        [sys.executable, "-m", "rlcourse_grading", "grade", str(folder), "--source", str(source),
          "--json", "--jobs", "2", "--timeout", str(CELL_TIMEOUT_S), "--out", str(out),
          "--memory", "2G", "--quiet"],
         capture_output=True, text=True, env=env, cwd=base, timeout=900)
@@ -378,7 +379,7 @@ def test_tampering_is_noted_and_flagged_for_review(attacked):
 def test_without_a_sandbox_the_grader_refuses_unless_told(tmp_path):
     env = {**os.environ, "PATH": str(tmp_path)}  # no bwrap on it
     nb = ROOT / "notebooks" / "00_start_here.ipynb"
-    out = subprocess.run([sys.executable, "-m", "rlcourse", "grade", str(nb)],
+    out = subprocess.run([sys.executable, "-m", "rlcourse_grading", "grade", str(nb)],
                          capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 2
     assert "cannot sandbox" in out.stderr and "--no-sandbox" in out.stderr

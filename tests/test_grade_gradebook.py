@@ -12,9 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rlcourse.notebook_tools import gradebook, sandbox
-from rlcourse.notebook_tools.grade import format_report
-from rlcourse.notebook_tools.runner import ExerciseReport, Report
+from rlcourse_grading import gradebook, sandbox
+from rlcourse_grading.grade import format_report
+from rlcourse_grading.report import ExerciseReport, Report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +79,7 @@ def test_the_gradebook_has_a_row_per_student_a_column_per_exercise_and_a_total(t
 
 def _grade(*args, env=None) -> subprocess.CompletedProcess:
     environ = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "rlcourse", "grade", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "rlcourse_grading", "grade", *map(str, args)],
                           capture_output=True, text=True, env=environ, timeout=600)
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rlcourse.notebook_tools import build, grade
+from rlcourse_authoring import build
+from rlcourse_grading import grade
 
 pytestmark = pytest.mark.slow
 
@@ -116,7 +117,7 @@ def test_the_untouched_notebooks_fail_only_with_not_implemented(course_dir, name
 
 @pytest.mark.parametrize("name", GRADED)
 def test_nbgraders_release_is_the_courses_student_notebook(course_dir, name):
-    """`python -m rlcourse build` and `nbgrader generate_assignment` hand out the same cells."""
+    """`python -m rlcourse_authoring build` and `nbgrader generate_assignment` hand out the same cells."""
     release = nbformat.read(course_dir / "release" / ASSIGNMENT / f"{name}.ipynb", as_version=4)
     source = course_dir / "source" / ASSIGNMENT / f"{name}.ipynb"  # solutions/ as copied
     ours = build.student_version(nbformat.read(source, as_version=4))

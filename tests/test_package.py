@@ -1,7 +1,14 @@
-"""`import rlcourse` is free of side effects, and the command line lists its tools."""
+"""The three packages: the learner's `rlcourse` holds only what the notebooks import; the author's
+and the instructor's tools are packages of their own, each with its command line."""
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
 import sys
@@ -9,6 +16,9 @@ import rlcourse
 heavy = [m for m in ("torch", "matplotlib", "gymnasium", "nbgrader") if m in sys.modules]
 print(repr((rlcourse.__version__, heavy)))
 """
+# What the learner's package may never import: the notebooks' tools and the other two packages.
+NOT_FOR_LEARNERS = {"nbgrader", "nbformat", "nbclient", "jupyter_client", "jupyterlab",
+                    "ipykernel", "rlcourse_authoring", "rlcourse_grading"}
 
 
 def test_import_has_no_side_effects():
@@ -20,62 +30,57 @@ def test_import_has_no_side_effects():
     assert heavy == [], f"`import rlcourse` imported {heavy} (keep the package import light)"
 
 
-def test_help_lists_the_subcommands():
-    out = subprocess.run([sys.executable, "-m", "rlcourse", "--help"], capture_output=True,
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_the_learners_package_imports_no_tool_of_the_author_or_the_instructor():
+    found = {str(p.relative_to(ROOT)): sorted(_imports(p) & NOT_FOR_LEARNERS)
+             for p in sorted((ROOT / "rlcourse").rglob("*.py"))}
+    assert {p: names for p, names in found.items() if names} == {}
+
+
+@pytest.mark.parametrize(("package", "commands"), [("rlcourse_authoring", ("lab", "build", "execute")),
+                                                   ("rlcourse_grading", ("grade",))])
+def test_each_tool_package_lists_its_commands(package, commands):
+    out = subprocess.run([sys.executable, "-m", package, "--help"], capture_output=True,
                          text=True, check=True).stdout
-    for command in ("build", "execute"):
-        assert command in out
-    import importlib.util
-
-    if importlib.util.find_spec("rlcourse.notebook_tools.grade"):
-        assert "grade" in out
+    for command in commands:
+        assert command in out, out
+    if package == "rlcourse_authoring":
+        assert "my-notebooks/" in out
 
 
-def test_unknown_subcommand_fails_clearly():
-    out = subprocess.run([sys.executable, "-m", "rlcourse", "frobnicate"], capture_output=True,
+@pytest.mark.parametrize("package", ["rlcourse_authoring", "rlcourse_grading"])
+def test_unknown_subcommand_fails_clearly(package):
+    out = subprocess.run([sys.executable, "-m", package, "frobnicate"], capture_output=True,
                          text=True)
     assert out.returncode != 0
     assert "invalid choice" in out.stderr
 
 
-def test_help_lists_lab_and_says_what_each_command_does():
-    out = subprocess.run([sys.executable, "-m", "rlcourse", "--help"], capture_output=True,
-                         text=True, check=True).stdout
-    assert "lab" in out and "my-notebooks/" in out
-
-
-# Only the package and its runtime dependencies, as `pip install` gives on Colab: the tools'
-# modules (nbformat, nbclient, nbgrader, jupyterlab) cannot be imported.
-WITHOUT_EXTRAS = """
+# The author's commands where a dependency is missing (a broken install): they name it.
+WITHOUT = """
 import builtins, importlib.util, sys
-EXTRAS = ("nbformat", "nbclient", "nbgrader", "jupyterlab", "jupyter_client")
-real_import, real_find = builtins.__import__, importlib.util.find_spec
-
-def fake_import(name, *args, **kwargs):
-    if name.split(".")[0] in EXTRAS:
-        raise ModuleNotFoundError(f"No module named {name!r}", name=name.split(".")[0])
-    return real_import(name, *args, **kwargs)
-
-builtins.__import__ = fake_import
-importlib.util.find_spec = lambda n, *a: None if n.split(".")[0] in EXTRAS else real_find(n, *a)
-from rlcourse.__main__ import main
+MISSING = ("nbformat", "nbclient", "nbgrader", "jupyterlab")
+real_find = importlib.util.find_spec
+importlib.util.find_spec = lambda n, *a: None if n.split(".")[0] in MISSING else real_find(n, *a)
+from rlcourse_authoring.__main__ import main
 sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_help_works_without_the_extras():
-    out = subprocess.run([sys.executable, "-c", WITHOUT_EXTRAS, "--help"], capture_output=True,
-                         text=True)
-    assert out.returncode == 0, out.stderr
-    for command in ("lab", "build", "execute", "grade"):
-        assert command in out.stdout
-
-
-def test_commands_without_their_extra_name_it():
-    for argv, extra in ((["build", "--check"], "'grade' extra"), (["lab"], "'lab' extra"),
-                        (["execute"], "'grade' extra"), (["grade", "x.ipynb"], "'grade' extra")):
-        out = subprocess.run([sys.executable, "-c", WITHOUT_EXTRAS, *argv], capture_output=True,
+def test_an_authoring_command_without_its_dependency_names_it():
+    for argv, module in ((["build", "--check"], "nbformat"), (["lab"], "jupyterlab"),
+                         (["execute"], "nbformat")):
+        out = subprocess.run([sys.executable, "-c", WITHOUT, *argv], capture_output=True,
                              text=True)
         assert out.returncode == 2, (argv, out.stderr)
-        assert extra in out.stderr and "make install" in out.stderr, (argv, out.stderr)
+        assert module in out.stderr and "make install" in out.stderr, (argv, out.stderr)
         assert "Traceback" not in out.stderr

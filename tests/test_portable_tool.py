@@ -4,11 +4,11 @@ import importlib.util
 import platform
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
+from project_requirements import requirements
 
 ROOT = Path(__file__).resolve().parent.parent
 # tools/ is a folder of scripts, not a package: load the script as a module (registered first, as
@@ -97,12 +97,8 @@ def test_format_table_shows_each_environment_and_the_first_difference():
 
 
 def _lower_bounds() -> dict[str, str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    reqs = list(project["dependencies"])
-    for extra in project["optional-dependencies"].values():
-        reqs += extra
     bounds = {}
-    for req in reqs:
+    for req in requirements():
         m = re.fullmatch(r"([A-Za-z0-9_.\-]+)(\[[^\]]*\])?>=([0-9.]+)", req.replace(" ", ""))
         assert m, f"pyproject.toml: {req!r} has no plain lower bound (name>=version)"
         bounds[m.group(1).lower()] = m.group(3)

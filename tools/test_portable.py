@@ -241,7 +241,8 @@ def lowest_venv(venv: Path) -> str:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(python), "-m", "pip", "install", "--quiet"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-c", str(LOWEST), "-e", f"{ROOT}[test,grade]"], check=True, cwd=ROOT)
+    subprocess.run([*pip, "-c", str(LOWEST), "-e", f"{ROOT}[test]", "-e", f"{ROOT}/authoring",
+                    "-e", f"{ROOT}/grading"], check=True, cwd=ROOT)
     return str(python)
 
 

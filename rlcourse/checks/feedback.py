@@ -3,7 +3,7 @@
 A check either returns a :class:`Feedback` (printed as one line: ``✔ exercise: ...``) or raises
 :class:`ExerciseFailed` whose message says what is wrong and on which input. In IPython the
 failure is shown as that message alone, never as a traceback from inside rlcourse; in nbgrader
-and ``python -m rlcourse grade`` the raised exception marks the test cell as failed.
+and ``python -m rlcourse_grading grade`` the raised exception marks the test cell as failed.
 
 Typical use inside a check module::
 

@@ -10,7 +10,7 @@ what differs now and :meth:`Snapshot.restore` puts it back, in place (the object
 identity, so instances made earlier still pass ``isinstance``).
 
 Used twice: :class:`rlcourse.checks.feedback.Exercise` photographs before it calls student code
-and refuses a result obtained while something changed; ``python -m rlcourse grade`` photographs
+and refuses a result obtained while something changed; ``python -m rlcourse_grading grade`` photographs
 in the kernel before any student code runs and restores before every test cell.
 """
 

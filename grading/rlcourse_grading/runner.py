@@ -15,74 +15,39 @@ import asyncio
 import copy
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
 
-from rlcourse.notebook_tools import kernel as guarded
-from rlcourse.notebook_tools import sandbox, screen
-from rlcourse.notebook_tools.course import (
+from rlcourse_grading import kernel as guarded
+from rlcourse_grading import sandbox, screen
+from rlcourse_grading.course import (
     _LOG,
     CourseNotebook,
     grade_id,
     is_answer,
     is_test,
     merge,
-    nbgrader_utils,
     number,
     split_hidden,
 )
+from rlcourse_grading.judging import Judge, _clip, _error_of
+from rlcourse_grading.kernel_client import _client_class, _kernel_manager_class, _shutdown
+from rlcourse_grading.report import ExerciseReport, Report
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the clone: grading/rlcourse_grading/
+# the learner's package (what the notebooks import) and this one (the graded kernel)
+PYTHONPATH = os.pathsep.join([str(PACKAGE_ROOT), str(PACKAGE_ROOT / "grading")])
 GRACE_S = 5.0  # how long an interrupted cell may take to stop before its kernel is killed
 MAX_RUNS = 4  # a run that must skip a cell starts again from the top, at most this often
-OUTPUT_CAP_CHARS = 50_000  # per cell, while it runs; nbgrader's LimitOutput trims lines after
-FEEDBACK_CAP_CHARS = 2_000
-_KERNEL_FILE = re.compile(r"\([^()]*?\d+\.py, line (\d+)\)")
-HIDDEN_FAILED = "failed a hidden test (hidden tests say no more than that)"
-
-
-@dataclass
-class ExerciseReport:
-    """One autograded test cell of a submission."""
-
-    id: str
-    points: float
-    max_points: float
-    passed: bool
-    feedback: str
-
-
-@dataclass
-class Report:
-    """A graded submission; ``asdict(report)`` is the JSON document."""
-
-    notebook: str
-    course_notebook: str
-    exercises: list[ExerciseReport]
-    total: float
-    max_total: float
-    notes: list[str] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)  # for a human to review; no effect on points
-    seconds: float = 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> Report:
-        doc = dict(doc)
-        doc["exercises"] = [ExerciseReport(**e) for e in doc["exercises"]]
-        return cls(**doc)
 
 
 @dataclass(frozen=True)
@@ -104,59 +69,6 @@ class _Run:
     flags: list[str] = field(default_factory=list)
 
 
-def _kernel_manager_class():
-    from jupyter_client.manager import AsyncKernelManager
-
-    class SandboxedKernelManager(AsyncKernelManager):
-        """Starts ``command`` (the sandboxed kernel) and interrupts it by message: a signal to
-        the sandbox's outer process would stop bubblewrap, not the kernel inside."""
-
-        command: tuple[str, ...] = ()
-
-        def format_kernel_cmd(self, extra_arguments=None):
-            return [a.replace("{connection_file}", self.connection_file) for a in self.command]
-
-        async def interrupt_kernel(self) -> None:
-            if self.has_kernel:
-                msg = self.session.msg("interrupt_request", content={})
-                self._connect_control_socket()
-                self.session.send(self._control_socket, msg)
-
-    return SandboxedKernelManager
-
-
-def _client_class():
-    from nbclient import NotebookClient
-
-    class _Client(NotebookClient):
-        """nbclient that caps each cell's output and stays quiet when its kernel is killed."""
-
-        def output(self, outs, msg, display_id, cell_index):
-            if msg["msg_type"] in ("stream", "display_data", "execute_result"):
-                content = msg["content"]
-                size = len(content.get("text", "")) + sum(
-                    len(v) if isinstance(v, str) else 100
-                    for v in content.get("data", {}).values())
-                used = self._used.get(cell_index, 0)
-                self._used[cell_index] = used + size
-                if used + size > OUTPUT_CAP_CHARS:
-                    if used <= OUTPUT_CAP_CHARS:
-                        outs.append(nbformat.v4.new_output(
-                            "stream", name="stdout",
-                            text=f"\n[rlcourse grade: output beyond {OUTPUT_CAP_CHARS} "
-                                 "characters dropped]\n"))
-                    return None
-            return super().output(outs, msg, display_id, cell_index)
-
-        async def _async_poll_kernel_alive(self):
-            try:
-                await super()._async_poll_kernel_alive()
-            except (AssertionError, AttributeError, RuntimeError):
-                return  # the kernel was killed and its client removed
-
-    return _Client
-
-
 class _Stop(Exception):
     """A cell had to be killed: (index, why); the notebook is run again without it."""
 
@@ -170,6 +82,7 @@ class Grader:
         self.nb = merge(submission, course)
         self.run = _Run()
         self.run.flags = screen.screen(submission, course)
+        self.judge = Judge(course, self.nb, self.run)
 
     async def grade(self) -> Report:
         start = time.monotonic()
@@ -214,7 +127,7 @@ class Grader:
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin",
                                      "/usr/bin", "/bin"]),
             "HOME": home, "TMPDIR": "/tmp" if self.options.sandboxed else home,
-            "LANG": "C.UTF-8", "PYTHONPATH": str(PACKAGE_ROOT),
+            "LANG": "C.UTF-8", "PYTHONPATH": PYTHONPATH,
             "PYTHONDONTWRITEBYTECODE": "1",  # no __pycache__ beside the course's modules
             "IPYTHONDIR": f"{home}/.ipython",  # no user profile, nothing in ~/.ipython
             "MPLCONFIGDIR": f"{home}/.matplotlib", "MPLBACKEND": "Agg",
@@ -228,7 +141,7 @@ class Grader:
         return env
 
     def _command(self, base: Path, cgroup: sandbox.PidsCgroup | None) -> tuple[list[str], str]:
-        kernel = [sys.executable, "-m", "rlcourse.notebook_tools.kernel", "-f",
+        kernel = [sys.executable, "-m", "rlcourse_grading.kernel", "-f",
                   "{connection_file}"]
         limits = self.options.limits
         if not self.options.sandboxed:
@@ -262,7 +175,7 @@ class Grader:
             # grader's: --json output has to stay one clean document.
             await client.async_start_new_kernel(
                 cwd=str(base / "work"),
-                env=env or {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(PACKAGE_ROOT)},
+                env=env or {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": PYTHONPATH},
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
             await client.async_start_new_kernel_client()
             for index, cell in enumerate(nb.cells):
@@ -270,14 +183,14 @@ class Grader:
                     continue
                 if index in skip:
                     if grade_id(cell) not in self.run.results:
-                        self._record(cell, index, error=("Timeout", skip[index]))
+                        self.judge.record(cell, index, error=("Timeout", skip[index]))
                     continue
                 try:
                     if is_test(cell):
                         await self._test(client, cell, index)
                     else:
                         error = await self._execute(client, cell, index)
-                        self._record(cell, index, error=error)
+                        self.judge.record(cell, index, error=error)
                 except _Stop as stop:
                     return stop.args
             return None
@@ -300,13 +213,13 @@ class Grader:
             await asyncio.gather(task, return_exceptions=True)
             why = (f"ran past the {self.options.cell_timeout:g} s limit and did not stop "
                    "when interrupted")
-            self._record(self.nb.cells[index], index, error=("Timeout", why))
+            self.judge.record(self.nb.cells[index], index, error=("Timeout", why))
             raise _Stop(index, why)
         try:
             task.result()
         except DeadKernelError:
             why = "stopped the kernel (os._exit? a crash? out of memory or CPU time?)"
-            self._record(self.nb.cells[index], index, error=("DeadKernel", why))
+            self.judge.record(self.nb.cells[index], index, error=("DeadKernel", why))
             raise _Stop(index, why) from None
         error = _error_of(cell)
         if error is not None and timed_out and error[0] == "KeyboardInterrupt":
@@ -364,7 +277,7 @@ class Grader:
                 error, hidden_error = seg_error, is_hidden
                 break
         cell.outputs = visible + hidden
-        self._score(cell, gid, visible, error, hidden_error)
+        self.judge.score(cell, gid, visible, error, hidden_error)
 
     def _place_support_files(self) -> list[Path]:
         placed = []
@@ -375,77 +288,6 @@ class Grader:
         return placed
 
     # ------------------------------------------------------------------------- judging
-
-    def _score(self, cell: NotebookNode, gid: str | None, visible: list[NotebookNode],
-               error: tuple[str, str] | None, hidden_error: bool) -> None:
-        if gid not in self.course.by_id:
-            return
-        from nbgrader.preprocessors import LimitOutput
-
-        points = self.course.max_points(gid)
-        judged = copy.deepcopy(cell)
-        judged.metadata["nbgrader"] = copy.deepcopy(self.course.by_id[gid].metadata.nbgrader)
-        if error is not None and error[0] in ("Timeout", "DeadKernel") and not any(
-                o.get("output_type") == "error" for o in judged.outputs):
-            judged.outputs.append(nbformat.v4.new_output("error", ename=error[0],
-                                                         evalue=error[1], traceback=[]))
-        judged, _ = LimitOutput(log=_LOG).preprocess_cell(judged, {}, 0)
-        try:
-            score, _ = nbgrader_utils().determine_grade(judged, _LOG)
-        except ValueError as err:  # a numeric result above the maximum: nbgrader refuses it
-            score, error = 0, error or ("ValueError", f"the test cell's result: {err}")
-        score = number(score or 0)
-        if error is None and score > 0:
-            # The check's words only: its last ✔ line. What the student's code printed while
-            # the check called it stays out (it could carry what that code read at grade time).
-            checks = [ln for ln in _text_of(visible).splitlines() if ln.startswith("✔")]
-            text = _clip(checks[-1]) if checks else "passed"
-            self.run.results[gid] = ExerciseReport(gid, score, points, score >= points, text)
-            return
-        if error is None:  # no error, but stderr (nbgrader's rule: a failure)
-            error = ("stderr", _stderr_of(judged))
-        self.run.results[gid] = ExerciseReport(gid, 0, points, False,
-                                               self._feedback(gid, error, hidden_error))
-
-    def _record(self, cell: NotebookNode, index: int,
-                error: tuple[str, str] | None = None) -> None:
-        gid = grade_id(cell)
-        if is_test(cell) and gid in self.course.by_id:
-            if error is not None and gid not in self.run.results:
-                points = self.course.max_points(gid)
-                self.run.results[gid] = ExerciseReport(gid, 0, points, False,
-                                                       self._feedback(gid, error, False))
-        elif is_answer(cell) and gid:
-            if error is None:
-                self.run.answer_errors.pop(gid, None)
-            else:
-                self.run.answer_errors[gid] = _describe(error)
-
-    def _feedback(self, test_id: str, error: tuple[str, str], hidden: bool) -> str:
-        ename, evalue = error
-        if hidden and ename not in ("Timeout", "DeadKernel"):
-            label = evalue.split(":", 1)[0] if evalue.startswith("✘") else "✘"
-            text = f"{label}: {HIDDEN_FAILED}"
-        elif ename in ("ExerciseFailed", "ExerciseNotImplemented"):
-            text = evalue
-        elif ename in ("Timeout", "DeadKernel"):
-            text = f"the test cell {evalue}"
-        elif ename == "stderr":
-            text = ("the test cell wrote to stderr, which counts as a failure (as in "
-                    f"nbgrader):\n{evalue}")
-        else:
-            text = f"the test cell raised {_describe(error)}"
-        extra = []
-        present = {grade_id(c) for c in self.nb.cells}
-        for answer in self.course.answers.get(test_id, []):
-            if answer not in present:
-                extra.append(f"the answer cell `{answer}` is missing from the submission")
-            elif answer in self.run.answer_errors:
-                extra.append(f"your answer cell `{answer}` raised "
-                             f"{self.run.answer_errors[answer]}")
-        if extra:
-            text += "\n(" + "; ".join(extra) + ")"
-        return _clip(text)
 
     def _report(self, seconds: float) -> Report:
         exercises = []
@@ -464,20 +306,6 @@ class Grader:
             flags=list(dict.fromkeys(self.run.flags)), seconds=round(seconds, 2))
 
 
-async def _shutdown(client, km) -> None:
-    try:
-        if await km.is_alive():
-            await km.shutdown_kernel(now=True)
-    except Exception:
-        pass
-    try:
-        if client.kc is not None:
-            client.kc.stop_channels()
-        await km.cleanup_resources()
-    except Exception:
-        pass
-
-
 def _cell_name(nb: NotebookNode, index: int) -> str:
     """``cell 7 (`while True:`)``: its position in the graded notebook and its first line."""
     lines = [line for line in nb.cells[index].source.splitlines() if line.strip()]
@@ -485,35 +313,3 @@ def _cell_name(nb: NotebookNode, index: int) -> str:
     return f"cell {index} (`{first[:40]}{'...' if len(first) > 40 else ''}`)"
 
 
-def _error_of(cell: NotebookNode) -> tuple[str, str] | None:
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            return out.get("ename", "Error"), out.get("evalue", "")
-    return None
-
-
-def _stderr_of(cell: NotebookNode) -> str:
-    return "".join(o.get("text", "") for o in cell.get("outputs", [])
-                   if o.get("output_type") == "stream" and o.get("name") == "stderr").strip()
-
-
-def _describe(error: tuple[str, str]) -> str:
-    ename, evalue = error
-    if ename == "SystemExit":
-        return f"SystemExit (it called sys.exit({evalue}))"
-    evalue = _KERNEL_FILE.sub(r"(line \1 of the cell)", evalue)  # ipykernel's temp file name
-    return f"{ename}: {evalue}" if evalue else ename
-
-
-def _text_of(outputs: list[NotebookNode]) -> str:
-    parts = []
-    for out in outputs:
-        if out.get("output_type") == "stream" and out.get("name") == "stdout":
-            parts.append(out.get("text", ""))
-        elif out.get("output_type") in ("execute_result", "display_data"):
-            parts.append(str(out.get("data", {}).get("text/plain", "")))
-    return "\n".join(p.strip("\n") for p in parts if p.strip())
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= FEEDBACK_CAP_CHARS else text[:FEEDBACK_CAP_CHARS] + " [...]"

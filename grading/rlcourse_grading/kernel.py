@@ -1,6 +1,6 @@
 """The kernel a graded submission runs in: ipykernel, plus a guard the grader calls before tests.
 
-``python -m rlcourse.notebook_tools.kernel -f CONNECTION_FILE`` starts an ordinary IPython
+``python -m rlcourse_grading.kernel -f CONNECTION_FILE`` starts an ordinary IPython
 kernel, but before the first cell of the submission arrives it imports the modules the course
 notebook uses (``RLCOURSE_GRADE_PRELOAD``: numpy, torch, the course's package and checks) and
 photographs the state every test relies on (:class:`Guard`). The grader then sends, before
@@ -23,7 +23,7 @@ It answers with what it had to put back; the grader notes that in the report.
 
 What this cannot stop: code that replaces the guard itself (this module's classes) before the
 guard runs, writes to memory with ``ctypes``, or keeps a thread running that changes things
-again between the guard and the check. ``python -m rlcourse grade`` flags answers that use such
+again between the guard and the check. ``python -m rlcourse_grading grade`` flags answers that use such
 means for review (see ``screen.py``); the sandbox keeps them inside the submission's own kernel.
 """
 

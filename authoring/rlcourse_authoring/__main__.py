@@ -1,8 +1,9 @@
-"""Command line: ``python -m rlcourse {lab,build,execute,grade}``; ``--help`` lists them.
+"""The author's command line: ``python -m rlcourse_authoring {lab,build,execute}``.
 
-``--help`` works with the package alone (``pip install rlcourse``, as on Colab). A command that
-needs an extra (JupyterLab for ``lab``; nbformat, nbclient and nbgrader for the tools) says which
-one is missing and how to install it, instead of a traceback.
+``lab`` is what ``make lab`` runs (the learner's copies in my-notebooks/, then JupyterLab);
+``build`` and ``execute`` make notebooks/ from solutions/. Grading is the instructor's package
+(``python -m rlcourse_grading grade``). A command whose dependency is missing says which one and
+how to install it, instead of a traceback.
 """
 
 from __future__ import annotations
@@ -12,25 +13,24 @@ import importlib.util
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-INSTALL_HINT = ("in a clone of the course run `make install` (or "
-                "`.venv/bin/python -m pip install -e '.[lab,grade,test]'`)")
+ROOT = Path(__file__).resolve().parents[2]  # the clone: authoring/rlcourse_authoring/
+INSTALL_HINT = "in a clone of the course run `make install`"
 
 
 class MissingExtra(Exception):
-    """A command's optional dependency is not installed (the message says which and how)."""
+    """A command's dependency is not installed (the message says which and how)."""
 
 
-def _require(module: str, extra: str, command: str) -> None:
+def _require(module: str, command: str) -> None:
     if importlib.util.find_spec(module) is None:
-        raise MissingExtra(f"`python -m rlcourse {command}` needs {module}, from the course's "
-                           f"'{extra}' extra, which is not installed: {INSTALL_HINT}.")
+        raise MissingExtra(f"`python -m rlcourse_authoring {command}` needs {module}, which is "
+                           f"not installed: {INSTALL_HINT}.")
 
 
 def _build(args: argparse.Namespace) -> int:
     for module in ("nbformat", "nbgrader"):
-        _require(module, "grade", "build")
-    from rlcourse.notebook_tools.build import build, course_url
+        _require(module, "build")
+    from rlcourse_authoring.build import build, course_url
 
     url = course_url(ROOT / "pyproject.toml") if args.url is None else (args.url or None)
     stale = build(args.solutions, args.notebooks, check=args.check, url=url)
@@ -38,7 +38,7 @@ def _build(args: argparse.Namespace) -> int:
         for s in stale:
             print(f"stale: {s.path}: {s.reason}", file=sys.stderr)
         if stale:
-            print(f"{len(stale)} notebook(s) out of date: run `python -m rlcourse build`",
+            print(f"{len(stale)} notebook(s) out of date: run `python -m rlcourse_authoring build`",
                   file=sys.stderr)
             return 1
         print(f"notebooks/ is up to date with {args.solutions}/")
@@ -52,8 +52,8 @@ def _build(args: argparse.Namespace) -> int:
 
 def _execute(args: argparse.Namespace) -> int:
     for module in ("nbformat", "nbclient"):
-        _require(module, "grade", "execute")
-    from rlcourse.notebook_tools.execute import execute_in_place
+        _require(module, "execute")
+    from rlcourse_authoring.execute import execute_in_place
 
     paths = args.notebooks or sorted(args.solutions.glob("*.ipynb"))
     for path in paths:
@@ -63,12 +63,12 @@ def _execute(args: argparse.Namespace) -> int:
 
 
 def _lab(args: argparse.Namespace, jupyter_args: list[str]) -> int:
-    _require("jupyterlab", "lab", "lab")
+    _require("jupyterlab", "lab")
     import signal
     import subprocess
     import tempfile
 
-    from rlcourse.notebook_tools import lab
+    from rlcourse_authoring import lab
 
     root = args.root.resolve()
     if not (root / "notebooks").is_dir():
@@ -98,8 +98,8 @@ def _lab(args: argparse.Namespace, jupyter_args: list[str]) -> int:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m rlcourse",
-                                     description="Tools of the rlcourse REINFORCE course.")
+    parser = argparse.ArgumentParser(prog="python -m rlcourse_authoring",
+                                     description="The rlcourse author's tools: lab, build, execute.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
@@ -140,42 +140,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=600, help="per-cell limit in seconds")
     p.set_defaults(func=_execute)
 
-    for register in _extra_commands():
-        register(sub)
     return parser
-
-
-def _extra_commands():
-    """Subcommands defined next to the code they run (each module exposes ``register(sub)``).
-
-    Where a module's dependencies are missing, its command is still listed, and running it says
-    what to install.
-    """
-    import importlib
-
-    for command, name, extra in (("grade", "rlcourse.notebook_tools.grade", "grade"),):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name == name:  # the module itself is absent: no such command
-                continue
-            missing = err.name
-
-            def register(sub, command=command, missing=missing, extra=extra):
-                p = sub.add_parser(command, help=f"(needs the '{extra}' extra: not installed)",
-                                   add_help=False)
-                p.set_defaults(func=_missing(command, missing, extra), passes_extra_args=True)
-
-            yield register
-            continue
-        yield module.register
-
-
-def _missing(command: str, module: str, extra: str):
-    def run(args: argparse.Namespace, extra_args: list[str]) -> int:
-        raise MissingExtra(f"`python -m rlcourse {command}` needs {module}, from the course's "
-                           f"'{extra}' extra, which is not installed: {INSTALL_HINT}.")
-    return run
 
 
 def main(argv: list[str] | None = None) -> int:

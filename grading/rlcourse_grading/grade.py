@@ -1,4 +1,4 @@
-"""Autograde submissions: ``python -m rlcourse grade NOTEBOOK_OR_FOLDER...``.
+"""Autograde submissions: ``python -m rlcourse_grading grade NOTEBOOK_OR_FOLDER...``.
 
 Each submission is matched to its course notebook in ``solutions/`` (by the ``grade_id`` of its
 nbgrader cells, else by file name), merged with it by nbgrader's own preprocessors (the course's
@@ -8,11 +8,8 @@ nbgrader's ``determine_grade``; each exercise gets a report: its test cell's ``g
 points, maximum, pass or fail, and feedback in words (the check's message, never a traceback,
 never a hidden test's code or output).
 
-The modules, by job: :mod:`.course` (the course notebooks, matching, merging with nbgrader),
-:mod:`.sandbox` (bubblewrap and resource limits), :mod:`.kernel` (the kernel and its guard),
-:mod:`.runner` (running and judging one submission), :mod:`.screen` (flags for review),
-:mod:`.gradebook` (results on disk, resuming, shards, the CSV and feedback files); this one
-has the command.
+The other modules of the package, by job, are listed in its ``__init__``; this one has the
+command.
 
 JSON (``--json``): one report is ``{"notebook", "course_notebook", "exercises": [{"id",
 "points", "max_points", "passed", "feedback"}], "total", "max_total", "notes", "flags",
@@ -32,8 +29,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rlcourse.notebook_tools import gradebook, sandbox
-from rlcourse.notebook_tools.course import (  # noqa: F401  (the names tests and users import)
+from rlcourse_grading import gradebook, sandbox
+from rlcourse_grading.course import (  # noqa: F401  (the names tests and users import)
     CourseNotebook,
     GradeError,
     grade_id,
@@ -45,14 +42,10 @@ from rlcourse.notebook_tools.course import (  # noqa: F401  (the names tests and
     read_submission,
     split_hidden,
 )
-from rlcourse.notebook_tools.runner import (  # noqa: F401
-    ExerciseReport,
-    Grader,
-    Options,
-    Report,
-)
+from rlcourse_grading.report import ExerciseReport, Report  # noqa: F401
+from rlcourse_grading.runner import Grader, Options
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the clone: grading/rlcourse_grading/
 DEFAULT_SOURCE = ROOT / "solutions"
 DEFAULT_CELL_TIMEOUT_S = 120.0
 DEFAULT_TOTAL_TIMEOUT_S = 1200.0
@@ -233,12 +226,12 @@ def _command(args: argparse.Namespace) -> int:
         print("\n\n".join(format_report(r) for r in reports))
     if args.out is not None and shard is not None:
         print(f"grade: shard {shard[0]}/{shard[1]} done; when every shard is, run "
-              f"`python -m rlcourse grade --merge {args.out}`", file=sys.stderr)
+              f"`python -m rlcourse_grading grade --merge {args.out}`", file=sys.stderr)
     return 2 if errors else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``grade`` to ``python -m rlcourse``."""
+    """Add ``grade`` to ``python -m rlcourse_grading``."""
     p = sub.add_parser(
         "grade", help="autograde submitted notebooks, each in its own sandbox",
         description="Run each submission in a fresh kernel inside a bubblewrap sandbox, with "

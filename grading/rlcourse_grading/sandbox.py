@@ -1,9 +1,9 @@
 """One bubblewrap sandbox per graded submission, and the resource limits around it.
 
-``python -m rlcourse grade`` starts each submission's kernel as::
+``python -m rlcourse_grading grade`` starts each submission's kernel as::
 
-    python -m rlcourse.notebook_tools.sandbox --data BYTES --cpu S ... -- bwrap ... -- \\
-        python -m rlcourse.notebook_tools.kernel -f /run/.../kernel.json
+    python -m rlcourse_grading.sandbox --data BYTES --cpu S ... -- bwrap ... -- \\
+        python -m rlcourse_grading.kernel -f /run/.../kernel.json
 
 Inside, the kernel sees:
 
@@ -199,7 +199,7 @@ def _read(path: Path) -> str:
 
 def limits_prefix(limits: Limits, cgroup: PidsCgroup | None) -> list[str]:
     """The command that applies ``limits`` (and joins ``cgroup``) before exec'ing the rest."""
-    cmd = [sys.executable, "-m", "rlcourse.notebook_tools.sandbox",
+    cmd = [sys.executable, "-m", "rlcourse_grading.sandbox",
            "--data", str(limits.memory_bytes), "--cpu", str(limits.cpu_seconds),
            "--fsize", str(limits.file_bytes), "--nofile", str(limits.open_files),
            "--nproc", str(limits.processes)]
@@ -209,7 +209,7 @@ def limits_prefix(limits: Limits, cgroup: PidsCgroup | None) -> list[str]:
 
 
 def _apply_and_exec(argv: Sequence[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m rlcourse.notebook_tools.sandbox")
+    p = argparse.ArgumentParser(prog="python -m rlcourse_grading.sandbox")
     for flag in ("--data", "--cpu", "--fsize", "--nofile", "--nproc"):
         p.add_argument(flag, type=int, required=True)
     p.add_argument("--cgroup", type=Path)

@@ -14,11 +14,11 @@ import ast
 
 from nbformat import NotebookNode
 
-from rlcourse.notebook_tools.course import CourseNotebook, grade_id
+from rlcourse_grading.course import CourseNotebook, grade_id
 
 _MODULES = {"ctypes", "gc", "importlib", "threading", "_thread", "multiprocessing", "signal",
             "subprocess", "socket", "inspect", "builtins", "IPython", "ipykernel", "sys",
-            "rlcourse.checks", "rlcourse.notebook_tools", "marshal", "pickle", "types"}
+            "rlcourse.checks", "rlcourse_grading", "rlcourse_authoring", "marshal", "pickle", "types"}
 _NAMES = {"exec", "eval", "compile", "__import__", "get_ipython", "globals", "setattr",
           "delattr", "__builtins__", "breakpoint"}
 _ATTRIBUTES = {"__code__", "__globals__", "__closure__", "__dict__", "__class__",

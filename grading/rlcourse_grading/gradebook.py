@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlcourse.notebook_tools.runner import Report
+from rlcourse_grading.report import Report
 
 _UNSAFE = re.compile(r"[^\w.@+-]+")
 

@@ -1,6 +1,6 @@
 """The course's notebooks as the grader sees them, and a submission merged into one.
 
-Built on nbgrader's own utilities, so that ``python -m rlcourse grade`` and ``nbgrader
+Built on nbgrader's own utilities, so that ``python -m rlcourse_grading grade`` and ``nbgrader
 autograde`` agree by construction: cells are classified with ``nbgrader.utils.is_grade`` /
 ``is_solution`` / ``is_locked``; a submission is merged with nbgrader's ``OverwriteCells``
 preprocessor (``add_missing_cells=True``) and de-duplicated with ``DeduplicateIds``, reading the

@@ -34,7 +34,7 @@ COLAB_ROLE = "colab-install"
 
 _COLAB_HEADER = """\
 # Colab: install the course's package (on any other machine this cell does nothing).
-# Every notebook starts with this cell, written by `python -m rlcourse build` from
+# Every notebook starts with this cell, written by `python -m rlcourse_authoring build` from
 # [project.urls] Repository in the course's pyproject.toml.
 import sys
 """
@@ -237,7 +237,7 @@ def build(solutions: Path, notebooks: Path, check: bool = False,
         problem = colab_cell_problem(solution, url)
         if problem:
             solution = with_colab_cell(solution, url)
-            stale.append(Stale(src, f"{problem} (the build writes it: run `python -m rlcourse "
+            stale.append(Stale(src, f"{problem} (the build writes it: run `python -m rlcourse_authoring "
                                     f"build`)" if check else f"{problem}: wrote it"))
             if not check:
                 src.write_text(dumps(solution), encoding="utf-8")

@@ -1,0 +1,78 @@
+"""Starting the sandboxed kernel and talking to it: jupyter_client's manager, nbclient's client.
+
+The manager starts the sandbox's command (not ``python -m ipykernel``) and interrupts by message;
+the client caps each cell's output by its serialized size and stays quiet when its kernel dies.
+"""
+
+from __future__ import annotations
+
+import nbformat
+
+OUTPUT_CAP_CHARS = 50_000  # per cell, while it runs; nbgrader's LimitOutput trims lines after
+
+
+def _kernel_manager_class():
+    from jupyter_client.manager import AsyncKernelManager
+
+    class SandboxedKernelManager(AsyncKernelManager):
+        """Starts ``command`` (the sandboxed kernel) and interrupts it by message: a signal to
+        the sandbox's outer process would stop bubblewrap, not the kernel inside."""
+
+        command: tuple[str, ...] = ()
+
+        def format_kernel_cmd(self, extra_arguments=None):
+            return [a.replace("{connection_file}", self.connection_file) for a in self.command]
+
+        async def interrupt_kernel(self) -> None:
+            if self.has_kernel:
+                msg = self.session.msg("interrupt_request", content={})
+                self._connect_control_socket()
+                self.session.send(self._control_socket, msg)
+
+    return SandboxedKernelManager
+
+
+def _client_class():
+    from nbclient import NotebookClient
+
+    class _Client(NotebookClient):
+        """nbclient that caps each cell's output and stays quiet when its kernel is killed."""
+
+        def output(self, outs, msg, display_id, cell_index):
+            if msg["msg_type"] in ("stream", "display_data", "execute_result"):
+                content = msg["content"]
+                size = len(content.get("text", "")) + sum(
+                    len(v) if isinstance(v, str) else 100
+                    for v in content.get("data", {}).values())
+                used = self._used.get(cell_index, 0)
+                self._used[cell_index] = used + size
+                if used + size > OUTPUT_CAP_CHARS:
+                    if used <= OUTPUT_CAP_CHARS:
+                        outs.append(nbformat.v4.new_output(
+                            "stream", name="stdout",
+                            text=f"\n[rlcourse grade: output beyond {OUTPUT_CAP_CHARS} "
+                                 "characters dropped]\n"))
+                    return None
+            return super().output(outs, msg, display_id, cell_index)
+
+        async def _async_poll_kernel_alive(self):
+            try:
+                await super()._async_poll_kernel_alive()
+            except (AssertionError, AttributeError, RuntimeError):
+                return  # the kernel was killed and its client removed
+
+    return _Client
+
+
+async def _shutdown(client, km) -> None:
+    try:
+        if await km.is_alive():
+            await km.shutdown_kernel(now=True)
+    except Exception:
+        pass
+    try:
+        if client.kc is not None:
+            client.kc.stop_channels()
+        await km.cleanup_resources()
+    except Exception:
+        pass

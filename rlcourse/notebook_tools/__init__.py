@@ -1,1 +1,0 @@
-"""Notebook tooling: build student notebooks from solutions, execute solutions, grade submissions."""
