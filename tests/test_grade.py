@@ -306,6 +306,119 @@ def test_merge_restores_course_cells_in_place_and_keeps_the_students_answer():
     assert "nbgrader" not in merged.cells[0].metadata  # a fake grade cell counts for nothing
 
 
+def _course_cells(nb, course):
+    """(grade_id, source) of the cells that carry the course's nbgrader metadata."""
+    return [(grade.grade_id(c), c.source) for c in nb.cells
+            if "nbgrader" in c.metadata and grade.grade_id(c) in course.by_id]
+
+
+def test_merge_rebuilds_graded_cells_whole_so_no_tag_of_the_student_survives():
+    course = COURSE[BASE]
+    nb, test = _cells(BASE, "notebooks")
+    nb.cells[test].metadata["tags"] = ["skip-execution"]
+    nb.cells[test].metadata["nbgrader"]["points"] = 1000
+    nb.cells[test].source = "pass"
+    merged = grade.merge(nb, course)
+    ours = next(c for c in merged.cells if grade.grade_id(c) == course.tests[0])
+    assert ours.metadata == course.by_id[course.tests[0]].metadata  # tags and points included
+    assert ours.source == course.by_id[course.tests[0]].source
+
+
+def test_merge_never_puts_back_a_lost_answer_cell_from_the_solutions():
+    course = COURSE[BASE]
+    nb, test = _cells(BASE, "notebooks")
+    answer = max(i for i in range(test) if grade.is_answer(nb.cells[i]))
+    solution = course.by_id[grade.grade_id(nb.cells[answer])].source
+    del nb.cells[answer]
+    merged = grade.merge(nb, course)
+    assert solution not in [c.source for c in merged.cells]
+    assert course.tests[0] in [grade.grade_id(c) for c in merged.cells]
+
+
+def test_merge_keeps_the_first_of_duplicated_ids_and_the_copy_as_the_students_cell():
+    course = COURSE[BASE]
+    nb, test = _cells(BASE, "notebooks")
+    answer = max(i for i in range(test) if grade.is_answer(nb.cells[i]))
+    copy_cell = copy.deepcopy(nb.cells[answer])
+    copy_cell.source = "def copied(): pass"
+    nb.cells.insert(answer + 1, copy_cell)
+    merged = grade.merge(nb, course)
+    ids = [grade.grade_id(c) for c in merged.cells]
+    gid = grade.grade_id(nb.cells[answer])
+    assert ids.count(gid) == 1
+    assert "def copied(): pass" in [c.source for c in merged.cells]
+
+
+def test_malformed_cells_are_read_as_plain_cells(tmp_path):
+    nb, _ = _cells(BASE, "notebooks")
+    doc = json.loads(nbformat.writes(nb))
+    doc["cells"][0]["metadata"]["nbgrader"] = []
+    doc["cells"][1]["source"] = 42
+    doc["cells"][2]["metadata"] = "not an object"
+    doc["cells"].append("not a cell")
+    doc["cells"].append({"cell_type": "mystery", "source": ""})
+    path = tmp_path / BASE
+    path.write_text(json.dumps(doc))
+    read = grade.read_submission(path)
+    assert len(read.cells) == len(nb.cells)
+    assert read.cells[1].source == "" and "nbgrader" not in read.cells[0].metadata
+    merged = grade.merge(read, COURSE[BASE])
+    assert course_tests_present(merged, COURSE[BASE])
+
+
+def course_tests_present(merged, course) -> bool:
+    ids = [grade.grade_id(c) for c in merged.cells]
+    return all(t in ids for t in course.tests)
+
+
+def test_a_symlinked_submission_is_refused(tmp_path):
+    link = tmp_path / BASE
+    link.symlink_to(ROOT / "solutions" / BASE)
+    with pytest.raises(grade.GradeError, match="symbolic link"):
+        grade.read_submission(link)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["solution", "blank", "lost_test", "extra_cell"])
+def test_merge_equals_nbgraders_own_overwrite_cells_on_a_real_gradebook(case, tmp_path,
+                                                                        monkeypatch):
+    """For honest submissions the merge is ``nbgrader autograde``'s: DeduplicateIds, then
+    OverwriteCells(add_missing_cells=True) against a gradebook that generate_assignment's
+    ComputeChecksums and SaveCells filled from the student version. (A copy-pasted answer
+    cell, a duplicated grade_id, is not compared: nbgrader 0.9.6's OverwriteCells raises
+    KeyError 'grade_id' on what its DeduplicateIds leaves; the merge keeps the first.)"""
+    from nbgrader.api import Gradebook
+    from nbgrader.preprocessors import ComputeChecksums, DeduplicateIds, OverwriteCells, SaveCells
+
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    name = "02_numpy_backprop.ipynb"
+    course = COURSE[name]
+    url = f"sqlite:///{tmp_path}/gradebook.db"
+    with Gradebook(url) as gb:
+        gb.update_or_create_assignment("a")
+    resources = {"nbgrader": {"db_url": url, "assignment": "a", "notebook": course.name}}
+    release = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    release, _ = ComputeChecksums().preprocess(release, {})
+    SaveCells().preprocess(copy.deepcopy(release), resources)
+
+    sub = nbformat.read(ROOT / ("solutions" if case == "solution" else "notebooks") / name,
+                        as_version=4)
+    tests = [i for i, c in enumerate(sub.cells) if grade.is_test(c)]
+    if case == "lost_test":
+        del sub.cells[tests[1]]
+    elif case == "extra_cell":
+        sub.cells.insert(tests[0], nbformat.v4.new_code_cell("scratch = 1"))
+    theirs, _ = DeduplicateIds().preprocess(copy.deepcopy(sub), resources)
+    theirs, _ = OverwriteCells(add_missing_cells=True).preprocess(theirs, resources)
+    ours = grade.merge(sub, course)
+    note = re.compile(r"^# This cell \(id:[^)]*\) was missing from the submission\. It was "
+                      r"added back by nbgrader\.\n\n", re.M)
+    assert [note.sub("", c.source) for c in theirs.cells] == [c.source for c in ours.cells]
+    assert _course_cells(ours, course) == [
+        (grade.grade_id(c), note.sub("", c.source)) for c in theirs.cells
+        if grade.grade_id(c) in course.by_id and "nbgrader" in c.metadata]
+
+
 @pytest.mark.slow
 def test_a_private_source_adds_hidden_tests_and_their_helper_files(tmp_path):
     """`--source` points at a private copy of solutions/ with hidden tests and helper modules:
@@ -364,11 +477,45 @@ def test_scoring_is_nbgraders_determine_grade():
 def test_a_course_under_tmp_is_bound_over_the_private_tmp(tmp_path):
     """A CI clone lives under /tmp: the sandbox's private /tmp must not hide it (bwrap mounts
     in order, so the tmpfs comes before the course and its Python are bound)."""
-    course = tmp_path / "course"
-    (course / "rlcourse").mkdir(parents=True)
+    package = tmp_path / "course" / "rlcourse"
+    package.mkdir(parents=True)
     cmd = sandbox.bwrap_command(["python"], work=tmp_path / "w", runtime=tmp_path / "r",
-                                package_root=course, hide=[], env={},
+                                packages=[package], hide=[], env={},
                                 limits=sandbox.Limits())
     tmpfs = cmd.index("/tmp", cmd.index("--tmpfs"))
-    course_bind = cmd.index(os.path.realpath(course))
+    course_bind = cmd.index(os.path.realpath(package))
     assert cmd[course_bind - 1] == "--ro-bind" and tmpfs < course_bind
+
+
+def test_every_output_counts_by_its_serialized_size():
+    from rlcourse_grading.kernel_client import output_size
+
+    assert output_size({"name": "stdout", "text": "abc"}) == 3
+    big = {"x": "y" * 10_000}
+    assert output_size({"data": {"application/json": big, "text/plain": "{}"}}) > 10_000
+
+
+def test_a_submission_the_grader_fails_on_is_that_students_zero_not_the_class(tmp_path,
+                                                                              monkeypatch):
+    import asyncio
+
+    from rlcourse_grading import gradebook
+
+    paths = []
+    for student in ("ann", "bob"):
+        (tmp_path / student).mkdir()
+        paths.append(tmp_path / student / BASE)
+        nbformat.write(nbformat.read(ROOT / "notebooks" / BASE, as_version=4), paths[-1])
+
+    def broken(path, *args):
+        raise RuntimeError(f"cannot prepare {path.parent.name}")
+
+    monkeypatch.setattr(grade, "Grader", broken)
+    subs, errors = gradebook.submissions([tmp_path])
+    pairs, more = asyncio.run(grade.grade_many(subs, [COURSE[BASE]], grade.Options(),
+                                               progress=False))
+    assert errors == more == []
+    assert [student for student, _ in pairs] == ["ann", "bob"]
+    for student, report in pairs:
+        assert report.total == 0 and len(report.exercises) == len(COURSE[BASE].tests)
+        assert f"cannot prepare {student}" in report.notes[0]

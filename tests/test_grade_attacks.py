@@ -31,6 +31,7 @@ MARKER = "rlcourse-attack-marker-5c1e"  # in the command line of processes an at
 SECRET_HELPER = "SECRET-HELPER-7f3a"
 SECRET_HIDDEN = "SECRET-HIDDEN-CODE-91b2"
 SECRET_OUTPUT = "SECRET-HIDDEN-OUTPUT-44d0"
+SECRET_STDERR = "SECRET-HIDDEN-STDERR-0e6b"
 CELL_TIMEOUT_S = 6
 
 SOLVED_TOTAL = "def total_reward(rewards):\n    return float(np.sum(rewards))\n"
@@ -106,6 +107,20 @@ def _submission(total: str = SOLVED_TOTAL, returns: str = SOLVED_RETURNS,
             cell.source = returns
     if before_test is not None:
         nb.cells.insert(2, nbformat.v4.new_code_cell(before_test))
+    return nb
+
+
+def _tagged(nb: nbformat.NotebookNode, tag: str) -> nbformat.NotebookNode:
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.metadata["tags"] = [tag]
+    return nb
+
+
+def _duplicated(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """An answer cell copy-pasted below itself (the same grade_id twice)."""
+    at = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution"))
+    nb.cells.insert(at + 1, nbformat.from_dict(json.loads(json.dumps(nb.cells[at]))))
     return nb
 
 
@@ -234,8 +249,43 @@ def _attacks(out: Path, source: Path) -> dict[str, nbformat.NotebookNode]:
             def total_reward(rewards):
                 raise ValueError(NET)
             """)),
+        # issue #21: the merge, the helper files, the clone, one submission stopping the class
+        "skip_tag": _tagged(_submission(total=UNSOLVED, returns=UNSOLVED), "skip-execution"),
+        "symlink_helper": _submission(total=textwrap.dedent(f"""\
+            import os
+            os.symlink({str(check_file)!r}, "private_checks.py")
+            {UNSOLVED}""")),
+        "list_the_clone": _submission(total=textwrap.dedent(f"""\
+            import os
+            SEEN = sorted(os.listdir({str(ROOT)!r}))
+            def total_reward(rewards):
+                raise ValueError(f"clone: {{SEEN}}")
+            """)),
+        "hidden_stderr": _submission(total=textwrap.dedent(f"""\
+            import sys
+            def total_reward(rewards):
+                if len(rewards) == 7:  # the hidden case
+                    print("{SECRET_STDERR}", list(rewards), file=sys.stderr)
+                return float(np.sum(rewards))
+            """)),
+        "shadow_helper": _submission(total=textwrap.dedent("""\
+            open("private_checks.py", "w").write("def run(fn):\\n    pass\\n")
+            def total_reward(rewards):
+                return 0.0 if len(rewards) == 7 else float(np.sum(rewards))
+            """)),
+        "json_flood": _submission(total=textwrap.dedent("""\
+            from IPython.display import display
+            for _ in range(200):
+                display({"application/json": {"x": "y" * 100_000}}, raw=True)
+            """) + UNSOLVED),
         # honest students, graded side by side with the attacks
         "honest_solved": _submission(),
+        "honest_duplicate_cell": _duplicated(_submission()),
+        "honest_breakpoint": _submission(total=textwrap.dedent("""\
+            def total_reward(rewards):
+                breakpoint()  # left in by the student: does nothing under grading
+                return float(np.sum(rewards))
+            """)),
         "honest_blank": _submission(total=UNSOLVED, returns=UNSOLVED),
         "honest_fails_hidden": _submission(
             total="def total_reward(rewards):\n"
@@ -266,6 +316,13 @@ def attacked(tmp_path_factory):
     for name, nb in subs.items():
         (folder / name).mkdir(parents=True)
         nbformat.write(nb, folder / name / "fixture.ipynb")
+    # one cell nbgrader's metadata schema forbids (used to stop the whole class)
+    doc = json.loads((folder / "honest_solved" / "fixture.ipynb").read_text())
+    doc["cells"].insert(1, {"cell_type": "code", "source": 42, "outputs": [],
+                            "execution_count": None, "metadata": {"nbgrader": []}})
+    (folder / "malformed_cell").mkdir()
+    (folder / "malformed_cell" / "fixture.ipynb").write_text(json.dumps(doc))
+    subs["malformed_cell"] = None
     package = {p: hashlib.sha256(p.read_bytes()).hexdigest()
                for p in (ROOT / "rlcourse" / "checks").glob("*.py")}
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -298,12 +355,35 @@ def test_honest_students_keep_their_scores(attacked):
                                           "check_discounted_returns": 0}
     got = r["honest_fails_hidden"]["exercises"][0]
     assert got["points"] == 0 and "failed a hidden test" in got["feedback"]
+    for name in ("honest_duplicate_cell", "honest_breakpoint", "malformed_cell"):
+        assert _points(r[name]) == {"check_total_reward": 1, "check_discounted_returns": 2}, name
+
+
+@pytest.mark.slow
+def test_a_tag_on_a_test_cell_skips_nothing(attacked):
+    assert attacked["reports"]["skip_tag"]["total"] == 0
+
+
+@pytest.mark.slow
+def test_the_kernel_sees_the_packages_it_imports_and_nothing_else_of_the_clone(attacked):
+    feedback = attacked["reports"]["list_the_clone"]["exercises"][0]["feedback"]
+    seen = re.search(r"clone: (\[.*?\])", feedback)
+    assert seen, feedback
+    assert set(eval(seen[1])) <= {"rlcourse", "grading", ".venv"}, seen[1]
+
+
+@pytest.mark.slow
+def test_stderr_of_a_hidden_block_stays_out_of_the_feedback(attacked):
+    report = attacked["reports"]["hidden_stderr"]
+    assert report["exercises"][0]["points"] == 0
+    assert "hidden test wrote to stderr" in report["exercises"][0]["feedback"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["rewrite_check_on_disk", "leave_a_process", "rewrite_results",
                                   "kill_everything", "sigstop_everything", "steal_secrets",
-                                  "memory_hog", "network"])
+                                  "memory_hog", "network", "symlink_helper", "json_flood",
+                                  "shadow_helper"])
 def test_an_attack_on_the_machine_earns_nothing(attacked, name):
     report = attacked["reports"][name]
     assert _points(report) == {"check_total_reward": 0, "check_discounted_returns": 2}, report
@@ -348,8 +428,8 @@ def test_the_results_on_disk_are_the_graders(attacked):
 def test_no_secret_reaches_any_feedback(attacked):
     text = json.dumps(attacked["reports"]) + "".join(
         p.read_text() for p in (attacked["out"] / "feedback").glob("*.txt"))
-    for secret in (SECRET_HELPER, SECRET_HIDDEN, SECRET_OUTPUT, "BEGIN HIDDEN TESTS",
-                   "private_checks"):
+    for secret in (SECRET_HELPER, SECRET_HIDDEN, SECRET_OUTPUT, SECRET_STDERR,
+                   "BEGIN HIDDEN TESTS", "private_checks"):
         assert secret not in text
 
 

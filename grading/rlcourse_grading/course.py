@@ -1,17 +1,18 @@
 """The course's notebooks as the grader sees them, and a submission merged into one.
 
-Built on nbgrader's own utilities, so that ``python -m rlcourse_grading grade`` and ``nbgrader
-autograde`` agree by construction: cells are classified with ``nbgrader.utils.is_grade`` /
-``is_solution`` / ``is_locked``; a submission is merged with nbgrader's ``OverwriteCells``
-preprocessor (``add_missing_cells=True``) and de-duplicated with ``DeduplicateIds``, reading the
-course's cells from the source notebook instead of nbgrader's database (:class:`_SourceBook`
-answers the few gradebook queries these preprocessors make).
+Built on nbgrader's public utilities (``nbgrader.utils.is_grade`` / ``is_solution`` /
+``determine_grade``), so that ``python -m rlcourse_grading grade`` and ``nbgrader autograde``
+classify and score cells alike; :func:`merge` follows ``nbgrader autograde``'s rule for putting
+the course's cells back, from the course's notebook itself (nbgrader reads them from its
+database), and rebuilds every graded cell whole. ``tests/test_grade.py`` holds it against
+nbgrader's own ``OverwriteCells`` on a real gradebook.
 """
 
 from __future__ import annotations
 
 import ast
 import copy
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,9 +36,9 @@ class GradeError(Exception):
 def nbgrader_utils():
     try:
         from nbgrader import utils
-    except ImportError as err:  # pragma: no cover - the `grade` extra is missing
-        raise GradeError("grading needs nbgrader: `pip install 'rlcourse[grade]'` "
-                         f"(or `pip install nbgrader`): {err}") from None
+    except ImportError as err:  # pragma: no cover - a broken install
+        raise GradeError("grading needs nbgrader: `make install` in a clone, or "
+                         f"`pip install ./grading`: {err}") from None
     return utils
 
 
@@ -167,128 +168,93 @@ def match(path: Path, nb: NotebookNode, course: Sequence[CourseNotebook]) -> Cou
 
 
 def read_submission(path: Path) -> NotebookNode:
+    """The submitted notebook, its cells reduced to what a notebook may hold.
+
+    A cell that is not an object or has no known ``cell_type`` is dropped; a ``source`` that is
+    not text (a number, a dict) becomes empty, a list of lines is joined; ``metadata`` that is not
+    an object, or ``metadata.nbgrader`` that is not one, is removed. So no cell of one student can
+    stop the grading of the class.
+    """
+    if path.is_symlink():
+        raise GradeError(f"{path}: a symbolic link, not a notebook file (not followed: it could "
+                         "point at another student's notebook or at the course's solutions)")
     if path.suffix != ".ipynb":
         raise GradeError(f"{path}: not a notebook (expected a .ipynb file)")
     try:
-        nb = nbformat.read(path, as_version=4)
+        doc = json.loads(path.read_bytes())
+        if not isinstance(doc, dict) or not isinstance(doc.get("cells"), list):
+            raise GradeError(f"{path}: not a Jupyter notebook (no cells)")
+        doc["cells"] = [c for c in map(_plain_cell, doc["cells"]) if c is not None]
+        return nbformat.reads(json.dumps(doc), as_version=4)
+    except GradeError:
+        raise
     except Exception as err:  # JSON errors, wrong format versions, binary files...
         raise GradeError(f"{path}: not a readable Jupyter notebook ({type(err).__name__}: "
                          f"{str(err).splitlines()[0] if str(err) else ''})") from None
-    if not isinstance(nb.get("cells"), list):
-        raise GradeError(f"{path}: not a Jupyter notebook (no cells)")
-    return nb
 
 
-# ----------------------------------------------------------------------------- nbgrader
-
-class _Entry:
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
-
-
-class _SourceBook:
-    """The gradebook queries of nbgrader's ``OverwriteCells``, answered from the source notebook.
-
-    nbgrader reads these from its database, filled by ``generate_assignment`` from the same
-    source notebook; reading the notebook directly gives the same answers without a database
-    (or the ``alembic`` program nbgrader's Gradebook needs).
-    """
-
-    def __init__(self, course: CourseNotebook):
-        from nbgrader.api import MissingEntry
-
-        u = nbgrader_utils()
-        self._missing = MissingEntry
-        self.cells: dict[str, _Entry] = {}
-        for cell in course.nb.cells:
-            gid = grade_id(cell)
-            if gid is None or gid in self.cells:
-                continue
-            self.cells[gid] = _Entry(
-                name=gid, cell_type=cell.cell_type, locked=u.is_locked(cell),
-                source=cell.source, checksum=u.compute_checksum(cell),
-                max_score=float(cell.metadata.nbgrader.get("points", 0) or 0),
-                grade=u.is_grade(cell), solution=u.is_solution(cell),
-                task=bool(cell.metadata.nbgrader.get("task")))
-        cells = list(self.cells.values())
-        self.notebook = _Entry(source_cells=cells,
-                               grade_cells=[c for c in cells if c.grade],
-                               solution_cells=[c for c in cells if c.solution],
-                               task_cells=[c for c in cells if c.task])
-
-    def __enter__(self) -> _SourceBook:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
+def _plain_cell(cell: Any) -> dict | None:
+    if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
         return None
-
-    def find_source_cell(self, name: str, notebook: str, assignment: str) -> _Entry:
-        if name not in self.cells:
-            raise self._missing(name)
-        return self.cells[name]
-
-    find_graded_cell = find_source_cell
-
-    def find_notebook(self, notebook: str, assignment: str) -> _Entry:
-        return self.notebook
-
-
-def _overwrite_cells():
-    from nbgrader.preprocessors import OverwriteCells
-
-    class CourseOverwriteCells(OverwriteCells):
-        """nbgrader's OverwriteCells, with the source notebook standing in for the database."""
-
-        def preprocess(self, nb, resources):
-            self.notebook_id = resources["nbgrader"]["notebook"]
-            self.assignment_id = resources["nbgrader"]["assignment"]
-            self.gradebook = resources["nbgrader"]["book"]
-            nb, resources = super(OverwriteCells, self).preprocess(nb, resources)
-            if self.add_missing_cells:
-                nb, resources = self.add_missing_grade_cells(nb, resources)
-                nb, resources = self.add_missing_task_cells(nb, resources)
-            return nb, resources
-
-    return CourseOverwriteCells
+    source = cell.get("source", "")
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        source = "".join(source)
+    metadata = cell.get("metadata")
+    metadata = dict(metadata) if isinstance(metadata, dict) else {}
+    if not isinstance(metadata.get("nbgrader"), dict):
+        metadata.pop("nbgrader", None)
+    plain = {"cell_type": cell["cell_type"], "metadata": metadata,
+             "source": source if isinstance(source, str) else ""}
+    if cell["cell_type"] == "code":
+        plain.update(outputs=[], execution_count=None)
+    return plain
 
 
 def merge(submission: NotebookNode, course: CourseNotebook) -> NotebookNode:
-    """The notebook to run: the student's cells with the course's locked and test cells.
+    """The notebook to run: the student's answers and own cells, everything graded the course's.
 
-    nbgrader's ``DeduplicateIds`` then ``OverwriteCells(add_missing_cells=True)``, as
-    ``nbgrader autograde`` runs them: a locked cell gets the course's source back, points and
-    lock flags come from the course, a deleted test cell is added back after the cell before it;
-    a grade_id the course does not know loses it. Then, because the grader looks cells up by
-    grade_id: every cell whose grade_id the course knows gets the course's nbgrader metadata
-    (a test cell re-labelled as an answer is still a test), and outputs are cleared.
+    The rule of ``nbgrader autograde`` (its ``OverwriteCells`` with ``add_missing_cells``),
+    written out for the grader: a cell whose ``grade_id`` the course knows is rebuilt from the
+    course's cell, whole (source, type and metadata, so no tag of the student's such as
+    ``skip-execution`` survives), except that an answer cell keeps the student's source; the
+    first cell of each ``grade_id`` counts, a copy of it (an answer cell pasted twice) is the
+    student's own cell; a course cell the submission lost is put back after the course cell
+    before it, except a lost answer cell (its test then fails). The student's own cells keep their source and lose their metadata. Outputs go.
     """
-    from nbgrader.preprocessors import DeduplicateIds
-
-    nb = copy.deepcopy(submission)
-    nb.cells = [c for c in nb.cells if isinstance(c, dict) and "cell_type" in c]
-    for cell in nb.cells:  # what nbgrader's preprocessors may assume of the metadata
-        cell.setdefault("metadata", {})
+    u = nbgrader_utils()
+    cells: list[NotebookNode] = []
+    placed: set[str] = set()
+    for cell in submission.cells:
         gid = grade_id(cell)
-        if gid is not None and gid in course.by_id:
-            cell.metadata["nbgrader"] = copy.deepcopy(course.by_id[gid].metadata["nbgrader"])
+        if gid in course.by_id and gid not in placed:
+            placed.add(gid)
+            ours = copy.deepcopy(course.by_id[gid])
+            if u.is_solution(ours):  # the course's source here is the solution itself
+                ours.source = cell.source
+            cells.append(ours)
         else:
-            cell.metadata.pop("nbgrader", None)
-    resources = {"nbgrader": {"notebook": course.name, "assignment": "rlcourse",
-                              "book": _SourceBook(course)}}
-    dedup = DeduplicateIds(log=_LOG)
-    nb, resources = dedup.preprocess(nb, resources)
-    nb, resources = _overwrite_cells()(add_missing_cells=True, log=_LOG).preprocess(nb,
-                                                                                    resources)
-    for cell in nb.cells:
-        gid = grade_id(cell)
-        if gid is not None and gid in course.by_id:
-            ours = course.by_id[gid]
-            cell.metadata["nbgrader"] = copy.deepcopy(ours.metadata["nbgrader"])
-            if not is_answer(ours):
-                cell.cell_type, cell.source = ours.cell_type, ours.source
+            mine = nbformat.from_dict({k: v for k, v in cell.items() if k != "id"})
+            mine.metadata = nbformat.from_dict({})
+            cells.append(mine)
+    # A course cell the submission lost goes back after the course cell that precedes it;
+    # never a lost answer cell, whose course source is the solution (nbgrader neither).
+    order = [gid for gid in map(grade_id, course.nb.cells) if gid in course.by_id]
+    for k, gid in enumerate(order):
+        if gid in placed or u.is_solution(course.by_id[gid]):
+            continue
+        before = next((g for g in reversed(order[:k]) if g in placed), None)
+        at = 0 if before is None else next(
+            i for i, c in enumerate(cells) if grade_id(c) == before and _is_course(c, course)) + 1
+        cells.insert(at, copy.deepcopy(course.by_id[gid]))
+        placed.add(gid)
+    for cell in cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-            cell.setdefault("metadata", {})
     merged = copy.deepcopy(course.nb)
-    merged.cells = nb.cells
+    merged.cells = cells
     return merged
+
+
+def _is_course(cell: NotebookNode, course: CourseNotebook) -> bool:
+    """Whether ``cell`` carries course metadata (a rebuilt cell, not a student's copy)."""
+    return "nbgrader" in cell.metadata and grade_id(cell) in course.by_id

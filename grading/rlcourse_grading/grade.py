@@ -39,10 +39,11 @@ from rlcourse_grading.course import (  # noqa: F401  (the names tests and users 
     load_course,
     match,
     merge,
+    number,
     read_submission,
     split_hidden,
 )
-from rlcourse_grading.report import ExerciseReport, Report  # noqa: F401
+from rlcourse_grading.report import ExerciseReport, Report
 from rlcourse_grading.runner import Grader, Options
 
 ROOT = Path(__file__).resolve().parents[2]  # the clone: grading/rlcourse_grading/
@@ -81,16 +82,27 @@ async def grade_many(subs: Sequence[gradebook.Submission], course: Sequence[Cour
             continue
         fingerprint = _fingerprint(sub, course_nb, options)
         stored = results.done(sub, fingerprint) if results is not None else None
-        slots.append((sub, stored) if stored is not None else
-                     (sub, Grader(sub.path, course_nb, nb, options), fingerprint))
+        if stored is not None:
+            slots.append((sub, stored))
+            continue
+        try:
+            slots.append((sub, Grader(sub.path, course_nb, nb, options), fingerprint))
+        except Exception as err:  # this submission's problem: the class is graded all the same
+            slots.append((sub, _not_graded(sub.path, course_nb, err), fingerprint))
     todo = [s for s in slots if isinstance(s, tuple) and len(s) == 3]
     limit = asyncio.Semaphore(max(1, jobs or _cores()))
     bar = tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr,
                disable=not progress or not todo, dynamic_ncols=True, mininterval=1.0)
 
     async def one(sub, grader, fingerprint) -> Report:
-        async with limit:
-            report = await grader.grade()
+        if isinstance(grader, Report):  # could not even be prepared for grading
+            report = grader
+        else:
+            async with limit:
+                try:
+                    report = await grader.grade()
+                except Exception as err:
+                    report = _not_graded(sub.path, grader.course, err)
         if results is not None:
             results.save(sub, fingerprint, report)
         bar.update(1)
@@ -111,6 +123,15 @@ async def grade_many(subs: Sequence[gradebook.Submission], course: Sequence[Cour
         else:
             out.append((slot[0].student, slot[1]))
     return out, errors
+
+
+def _not_graded(path: Path, course: CourseNotebook, err: Exception) -> Report:
+    """Zero for every exercise of a submission the grader failed on, and why (in its notes)."""
+    why = f"this notebook could not be graded ({type(err).__name__}: {err})"
+    exercises = [ExerciseReport(gid, 0, course.max_points(gid), False, why)
+                 for gid in course.tests]
+    return Report(notebook=str(path), course_notebook=course.path.name, exercises=exercises,
+                  total=0, max_total=number(sum(e.max_points for e in exercises)), notes=[why])
 
 
 def _cores() -> int:

@@ -61,7 +61,9 @@ class Judge:
             self.run.results[gid] = ExerciseReport(gid, score, points, score >= points, text)
             return
         if error is None:  # no error, but stderr (nbgrader's rule: a failure)
-            error = ("stderr", _stderr_of(judged))
+            shown = _stderr_of(nbformat.from_dict({"outputs": visible}))
+            error = ("stderr", shown or "(a hidden test wrote to stderr; what it wrote is "
+                                        "not shown)")
         self.run.results[gid] = ExerciseReport(gid, 0, points, False,
                                                self.feedback(gid, error, hidden_error))
 

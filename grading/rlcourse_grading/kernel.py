@@ -39,6 +39,9 @@ from typing import Any
 GUARD_CODE = "%rlcourse_grade_guard"  # not Python: nothing else would run it by accident
 FORGET_CODE = "%rlcourse_grade_forget"  # after a hidden test: drop what it left in memory
 PRELOAD_ENV = "RLCOURSE_GRADE_PRELOAD"
+# The folder of the course's helper files (filled only while a hidden block runs): first on
+# sys.path, so that no file of the student's working folder can stand in for one of them.
+SUPPORT_ENV = "RLCOURSE_GRADE_SUPPORT"
 WATCHED_PREFIXES = ("builtins", "math", "operator", "copy", "functools", "numpy", "torch",
                     "rlcourse", "IPython", "ipykernel", "traitlets", "unittest")
 _SYS = ("stdout", "stderr", "stdin", "displayhook", "excepthook", "breakpointhook",
@@ -62,6 +65,7 @@ class Guard:
 
         self.kernel = kernel
         self.shell = kernel.shell
+        self.support = os.environ.get(SUPPORT_ENV, "")
         names = [n for n in list(sys.modules) if _watched(n)]
         self.snapshot = integrity.Snapshot.take(names)
         self.sys = {k: getattr(sys, k, None) for k in _SYS}
@@ -158,12 +162,14 @@ class Guard:
         return found
 
     def forget(self) -> None:
-        """After a hidden test: drop modules it imported from the working folder and the
-        source of the cells it ran, so that later student code cannot read them back."""
-        home = os.path.realpath(self.cwd)
+        """After a hidden test: drop modules it imported from the working folder or the helper
+        files' folder and the source of the cells it ran, so that later student code cannot
+        read them back."""
+        folders = [os.path.realpath(self.cwd)] + ([os.path.realpath(self.support)]
+                                                   if self.support else [])
         for name, module in list(sys.modules.items()):
-            path = getattr(module, "__file__", None) or ""
-            if path and os.path.realpath(path).startswith(home + os.sep):
+            path = os.path.realpath(getattr(module, "__file__", None) or "/")
+            if any(path.startswith(folder + os.sep) for folder in folders):
                 del sys.modules[name]
         for key in set(linecache.cache) - self.lines:
             linecache.cache.pop(key, None)
@@ -228,6 +234,9 @@ def main(argv: list[str] | None = None) -> None:
         except Exception:  # the notebook will meet the same error itself, in words
             pass
     import rlcourse.checks.feedback  # noqa: F401  (installs the checks' exception display)
+
+    if os.environ.get(SUPPORT_ENV):
+        sys.path.insert(0, os.environ[SUPPORT_ENV])  # the guard puts it back before each test
 
     app.kernel.guard = Guard(app.kernel)
     app.start()

@@ -6,9 +6,20 @@ the client caps each cell's output by its serialized size and stays quiet when i
 
 from __future__ import annotations
 
+import json
+
 import nbformat
 
 OUTPUT_CAP_CHARS = 50_000  # per cell, while it runs; nbgrader's LimitOutput trims lines after
+
+
+def output_size(content: dict) -> int:
+    """An output message's size in characters, each MIME value serialized (an
+    ``application/json`` value is a dict, and counts by its JSON text)."""
+    data = content.get("data", {})
+    values = data.values() if isinstance(data, dict) else [data]
+    return len(str(content.get("text", ""))) + sum(
+        len(v) if isinstance(v, str) else len(json.dumps(v, default=str)) for v in values)
 
 
 def _kernel_manager_class():
@@ -40,10 +51,7 @@ def _client_class():
 
         def output(self, outs, msg, display_id, cell_index):
             if msg["msg_type"] in ("stream", "display_data", "execute_result"):
-                content = msg["content"]
-                size = len(content.get("text", "")) + sum(
-                    len(v) if isinstance(v, str) else 100
-                    for v in content.get("data", {}).values())
+                size = output_size(msg["content"])
                 used = self._used.get(cell_index, 0)
                 self._used[cell_index] = used + size
                 if used + size > OUTPUT_CAP_CHARS:

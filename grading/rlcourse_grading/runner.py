@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
+import rlcourse
 from rlcourse_grading import kernel as guarded
 from rlcourse_grading import sandbox, screen
 from rlcourse_grading.course import (
@@ -43,9 +45,13 @@ from rlcourse_grading.judging import Judge, _clip, _error_of
 from rlcourse_grading.kernel_client import _client_class, _kernel_manager_class, _shutdown
 from rlcourse_grading.report import ExerciseReport, Report
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the clone: grading/rlcourse_grading/
-# the learner's package (what the notebooks import) and this one (the graded kernel)
-PYTHONPATH = os.pathsep.join([str(PACKAGE_ROOT), str(PACKAGE_ROOT / "grading")])
+# The only folders of the course the sandboxed kernel sees: the learner's package (what the
+# notebooks import) and this one (the graded kernel). Not the clone they may sit in, which can
+# hold the solutions, other submissions, old results or nbgrader's course folder.
+PACKAGES = (Path(rlcourse.__file__).resolve().parent, Path(__file__).resolve().parent)
+PYTHONPATH = os.pathsep.join(dict.fromkeys(str(p.parent) for p in PACKAGES))
+CLONE = Path(__file__).resolve().parents[2]  # grading/rlcourse_grading/ in a clone
+SUPPORT = "/course-support"  # the course's helper files, read-only, while a hidden block runs
 GRACE_S = 5.0  # how long an interrupted cell may take to stop before its kernel is killed
 MAX_RUNS = 4  # a run that must skip a cell starts again from the top, at most this often
 
@@ -109,7 +115,7 @@ class Grader:
         skip: dict[int, str] = {}
         for attempt in range(MAX_RUNS):
             base = tmp / f"run{attempt}"
-            for sub in ("work", "run"):
+            for sub in ("work", "run", "support"):
                 (base / sub).mkdir(parents=True)
             stopped = await self._run_once(copy.deepcopy(self.nb), base, skip)
             if stopped is None:
@@ -122,12 +128,13 @@ class Grader:
 
     # ------------------------------------------------------------------------- the kernel
 
-    def _kernel_env(self, home: str) -> dict[str, str]:
+    def _kernel_env(self, home: str, support: str) -> dict[str, str]:
         env = {
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin",
                                      "/usr/bin", "/bin"]),
             "HOME": home, "TMPDIR": "/tmp" if self.options.sandboxed else home,
-            "LANG": "C.UTF-8", "PYTHONPATH": PYTHONPATH,
+            "LANG": "C.UTF-8", "PYTHONPATH": PYTHONPATH, guarded.SUPPORT_ENV: support,
+            "PYTHONBREAKPOINT": "0",  # a breakpoint() left in an answer does nothing here
             "PYTHONDONTWRITEBYTECODE": "1",  # no __pycache__ beside the course's modules
             "IPYTHONDIR": f"{home}/.ipython",  # no user profile, nothing in ~/.ipython
             "MPLCONFIGDIR": f"{home}/.matplotlib", "MPLBACKEND": "Agg",
@@ -147,11 +154,11 @@ class Grader:
         if not self.options.sandboxed:
             home = str(base / "work")
             return sandbox.limits_prefix(limits, cgroup) + kernel, home
-        hide = (*self.options.hide, self.course.path.parent, PACKAGE_ROOT / "solutions",
-                PACKAGE_ROOT / ".git")
-        env = self._kernel_env(sandbox.HOME)
+        hide = (*self.options.hide, self.course.path.parent, CLONE / "solutions", CLONE / ".git")
+        env = self._kernel_env(sandbox.HOME, SUPPORT)
         cmd = sandbox.bwrap_command(kernel, work=base / "work", runtime=base / "run",
-                                    package_root=PACKAGE_ROOT, hide=hide, env=env, limits=limits)
+                                    packages=PACKAGES, support=(base / "support", SUPPORT),
+                                    hide=hide, env=env, limits=limits)
         return sandbox.limits_prefix(limits, cgroup) + cmd, sandbox.HOME
 
     async def _run_once(self, nb: NotebookNode, base: Path,
@@ -166,10 +173,13 @@ class Grader:
         client = _client_class()(nb, km=km, timeout=self.options.cell_timeout,
                                  allow_errors=True, interrupt_on_timeout=True,
                                  shutdown_kernel="immediate", record_timing=False, log=_LOG,
-                                 iopub_timeout=10, startup_timeout=120)
+                                 iopub_timeout=10, startup_timeout=120,
+                                 # no tag of a cell can make the grader skip it
+                                 skip_cells_with_tag=f"rlcourse-{uuid.uuid4().hex}")
         client._used = {}
         self._base, self._home = base, home
-        env = self._kernel_env(home) if not self.options.sandboxed else None
+        env = (self._kernel_env(home, str(base / "support")) if not self.options.sandboxed
+               else None)
         try:
             # The kernel's own stdout/stderr (fd-level prints, C libraries) must not reach the
             # grader's: --json output has to stay one clean document.
@@ -280,9 +290,11 @@ class Grader:
         self.judge.score(cell, gid, visible, error, hidden_error)
 
     def _place_support_files(self) -> list[Path]:
+        # Into the grader's own folder, shown read-only to the kernel: never through a path the
+        # submission can write (a symlink there would have the grader overwrite a host file).
         placed = []
         for path in self.course.support_files():
-            target = self._base / "work" / path.name
+            target = self._base / "support" / path.name
             shutil.copy(path, target)
             placed.append(target)
         return placed

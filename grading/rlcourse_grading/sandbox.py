@@ -8,9 +8,12 @@
 Inside, the kernel sees:
 
 - the operating system (``/usr``, ``/lib*``, ``/bin``, a few files of ``/etc``), the Python
-  installation and the course's package, **read-only**; the course's source notebooks
-  (``solutions/``, any ``--source`` folder), the repository's ``.git``, the submissions and the
-  grader's results folder are hidden behind empty folders;
+  installation and the folders of the two packages it imports (``rlcourse/`` and
+  ``rlcourse_grading/``), **read-only**; nothing else of the clone they sit in (not the
+  solutions, the submissions, ``.git`` or results); the course's source notebooks and the
+  grader's folders are hidden behind empty folders even where they lie under a bound folder;
+- the course's helper files (hidden tests' modules) read-only at ``/course-support``, and only
+  while a hidden block runs;
 - a private working folder ``/home/student`` (a fresh host folder, the only place it can write
   besides its private ``/tmp``) and the folder of its connection file and sockets;
 - no network (its own, empty network namespace), its own process namespace (nothing it starts
@@ -104,20 +107,25 @@ def _under(path: str, roots: Sequence[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 
 
-def python_roots(package_root: Path) -> list[str]:
-    """Folders the kernel needs read-only: Python, its site-packages, the course package."""
+def python_roots(packages: Sequence[Path]) -> list[str]:
+    """Folders the kernel needs read-only: Python, its site-packages, the course's packages."""
     # Not sys.path as a whole: `python -m` puts the caller's working folder on it (a home
     # folder, say), which the sandbox must not see.
-    roots = [sys.prefix, sys.base_prefix, sys.exec_prefix, str(package_root),
+    roots = [sys.prefix, sys.base_prefix, sys.exec_prefix, *map(str, packages),
              *site.getsitepackages()]
     found = [r for r in _existing(roots) if not _under(r, _SYSTEM)]
     # the outermost of nested folders is enough
     return [r for r in found if not _under(r, [o for o in found if o != r])]
 
 
-def bwrap_command(argv: Sequence[str], *, work: Path, runtime: Path, package_root: Path,
-                  hide: Iterable[Path], env: dict[str, str], limits: Limits) -> list[str]:
-    """The ``bwrap`` command line that runs ``argv`` in a fresh sandbox."""
+def bwrap_command(argv: Sequence[str], *, work: Path, runtime: Path, packages: Sequence[Path],
+                  hide: Iterable[Path], env: dict[str, str], limits: Limits,
+                  support: tuple[Path, str] | None = None) -> list[str]:
+    """The ``bwrap`` command line that runs ``argv`` in a fresh sandbox.
+
+    ``packages``: the package folders to show read-only (not the folder they sit in);
+    ``support``: (host folder, where the kernel sees it), bound read-only.
+    """
     cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
            "--hostname", "grading", "--clearenv"]
     for key, value in env.items():
@@ -133,7 +141,7 @@ def bwrap_command(argv: Sequence[str], *, work: Path, runtime: Path, package_roo
             cmd += ["--ro-bind", path, path]
     for name in _ETC:
         cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    roots = python_roots(package_root)
+    roots = python_roots(packages)
     for root in roots:
         cmd += ["--ro-bind", root, root]
     bound = roots + list(_SYSTEM)
@@ -145,6 +153,8 @@ def bwrap_command(argv: Sequence[str], *, work: Path, runtime: Path, package_roo
                 cmd += ["--tmpfs", secret, "--remount-ro", secret]
             else:
                 cmd += ["--ro-bind", "/dev/null", secret]
+    if support is not None:
+        cmd += ["--ro-bind", str(support[0]), support[1]]
     cmd += ["--bind", str(work), HOME,
             "--bind", str(runtime), str(runtime),
             "--chdir", HOME, "--"]
