@@ -330,7 +330,60 @@ def test_every_listed_reference_exists_and_names_an_exercise_of_its_check_module
             assert references._resolve(name) is not None, name
 
 
-def test_a_function_that_patches_numpy_fails_and_numpy_is_put_back():
+@pytest.fixture
+def grading(monkeypatch):
+    """As in a kernel of `python -m rlcourse_grading grade` (RLCOURSE_GRADING=1)."""
+    from rlcourse.checks import feedback
+
+    monkeypatch.setattr(feedback, "GRADING", True)
+
+
+def test_in_the_learners_kernel_a_check_installs_no_trace_function():
+    seen = []
+
+    def tracer(frame, event, arg):  # a debugger's or coverage's
+        seen.append(frame.f_code.co_name)
+        return None
+
+    def my_answer(x):
+        assert sys.gettrace() is tracer, "the check replaced the debugger's trace function"
+        return x
+
+    sys.settrace(tracer)
+    try:
+        _demo_exercise("any").call(my_answer, 1.0)
+    finally:
+        sys.settrace(None)
+    assert "my_answer" in seen
+
+
+def test_the_time_limit_waits_while_a_debugger_holds_the_answer():
+    import time
+
+    def tracer(frame, event, arg):
+        return None
+
+    def paused_at_a_breakpoint(x):
+        time.sleep(1.5)  # the learner looks around in pdb
+        return x
+
+    sys.settrace(tracer)
+    try:
+        assert Exercise("any", timeout_s=0.5).call(paused_at_a_breakpoint, 2.0) == 2.0
+    finally:
+        sys.settrace(None)
+    assert "did not return within" in failure(Exercise("any", timeout_s=0.5).call,
+                                              paused_at_a_breakpoint, 2.0)
+
+
+def test_an_answer_calling_the_implementation_through_its_own_helper_cannot_pass(
+        demo_reference):
+    ex = _demo_exercise()
+    ex.call(_helper_answer, np.ones(3), 0.5)
+    assert "`returns.discounted_returns`" in failure(ex.passed, "all cases")
+
+
+def test_a_function_that_patches_numpy_fails_and_numpy_is_put_back(grading):
     original = np.allclose
 
     def sneaky(x):
@@ -342,7 +395,7 @@ def test_a_function_that_patches_numpy_fails_and_numpy_is_put_back():
     assert np.allclose is original
 
 
-def test_a_function_that_rewrites_a_checks_code_fails_and_the_code_is_put_back():
+def test_a_function_that_rewrites_a_checks_code_fails_and_the_code_is_put_back(grading):
     from rlcourse.checks import start_here
 
     code = start_here.check_total_reward.__code__
@@ -356,7 +409,7 @@ def test_a_function_that_rewrites_a_checks_code_fails_and_the_code_is_put_back()
     assert start_here.check_total_reward.__code__ is code
 
 
-def test_a_function_that_turns_the_call_watch_off_fails():
+def test_a_function_that_turns_the_call_watch_off_fails(grading):
     def sneaky(x):
         sys.settrace(None)
         return x
@@ -375,3 +428,13 @@ def test_an_array_subclass_cannot_answer_the_comparison_itself():
     liar = np.zeros(3).view(Liar)
     got = _demo_exercise("any").as_array(liar, shape=(3,))
     assert type(got) is np.ndarray and not close(got, np.ones(3))
+
+
+def _helper(r, g):
+    from rlcourse import returns
+
+    return returns.discounted_returns(r, g)
+
+
+def _helper_answer(r, g):  # a notebook's answer that calls its own helper
+    return _helper(r, g) * 1.0

@@ -251,10 +251,11 @@ def _attacks(out: Path, source: Path) -> dict[str, nbformat.NotebookNode]:
             """)),
         # issue #21: the merge, the helper files, the clone, one submission stopping the class
         "skip_tag": _tagged(_submission(total=UNSOLVED, returns=UNSOLVED), "skip-execution"),
+        # solved, so that the hidden block (and the helper file's copy) runs
         "symlink_helper": _submission(total=textwrap.dedent(f"""\
             import os
             os.symlink({str(check_file)!r}, "private_checks.py")
-            {UNSOLVED}""")),
+            """) + SOLVED_TOTAL),
         "list_the_clone": _submission(total=textwrap.dedent(f"""\
             import os
             SEEN = sorted(os.listdir({str(ROOT)!r}))
@@ -382,8 +383,7 @@ def test_stderr_of_a_hidden_block_stays_out_of_the_feedback(attacked):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["rewrite_check_on_disk", "leave_a_process", "rewrite_results",
                                   "kill_everything", "sigstop_everything", "steal_secrets",
-                                  "memory_hog", "network", "symlink_helper", "json_flood",
-                                  "shadow_helper"])
+                                  "memory_hog", "network", "json_flood", "shadow_helper"])
 def test_an_attack_on_the_machine_earns_nothing(attacked, name):
     report = attacked["reports"][name]
     assert _points(report) == {"check_total_reward": 0, "check_discounted_returns": 2}, report
@@ -408,6 +408,9 @@ def test_calling_the_packages_implementation_earns_nothing_and_says_why(attacked
 
 @pytest.mark.slow
 def test_the_course_files_are_unchanged_and_nothing_outlives_the_grading(attacked):
+    # symlink_helper pointed a file named like the helper at a check module of the host
+    assert _points(attacked["reports"]["symlink_helper"]) == {"check_total_reward": 1,
+                                                              "check_discounted_returns": 2}
     for path, digest in attacked["package"].items():
         assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, path
     assert attacked["leftover"] == []

@@ -135,6 +135,7 @@ class Grader:
             "HOME": home, "TMPDIR": "/tmp" if self.options.sandboxed else home,
             "LANG": "C.UTF-8", "PYTHONPATH": PYTHONPATH, guarded.SUPPORT_ENV: support,
             "PYTHONBREAKPOINT": "0",  # a breakpoint() left in an answer does nothing here
+            "RLCOURSE_GRADING": "1",  # the checks' guard around each call (checks/feedback.py)
             "PYTHONDONTWRITEBYTECODE": "1",  # no __pycache__ beside the course's modules
             "IPYTHONDIR": f"{home}/.ipython",  # no user profile, nothing in ~/.ipython
             "MPLCONFIGDIR": f"{home}/.matplotlib", "MPLBACKEND": "Agg",

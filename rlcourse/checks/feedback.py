@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dis
+import os
 import signal
 import sys
 import sysconfig
@@ -36,6 +38,12 @@ import numpy as np
 from rlcourse.checks import integrity, references
 
 DEFAULT_TIMEOUT_S = 10.0
+# Set by `python -m rlcourse_grading grade` in the graded kernel only. There, each call of a
+# student's function is also photographed (what it changes in numpy, torch or the course is put
+# back) and watched with sys.settrace for the course's own implementation. In a learner's
+# notebook a check is a plain call: no trace function, so a debugger, pdb or coverage see inside
+# the answer, and a time limit that waits while a debugger holds the answer.
+GRADING = os.environ.get("RLCOURSE_GRADING") == "1"
 
 
 class ExerciseFailed(AssertionError):
@@ -114,11 +122,18 @@ class Exercise:
         given = _copy((args, kwargs)) if copy_inputs else (args, kwargs)
         before = _copy(given) if copy_inputs else None
         self._warning = None
-        # What the check relies on, photographed before the student's code runs: a function
-        # that replaces np.allclose, a check or the package's reference while it runs is caught
-        # (and undone) below. Its calls are watched for the package's own implementation.
-        snapshot = integrity.Snapshot.take(integrity.call_module_names())
-        watch = _CallWatch(forbidden)
+        if GRADING:
+            # What the check relies on, photographed before the student's code runs: a function
+            # that replaces np.allclose, a check or the package's reference while it runs is
+            # caught (and undone) below. Its calls are watched for the package's own
+            # implementation.
+            snapshot = integrity.Snapshot.take(integrity.call_module_names())
+            watch = _CallWatch(forbidden)
+        else:  # the learner's kernel: the same question asked of the answer's code, not traced
+            snapshot, watch = None, _CallWatch.none()
+            named = _names_reference(fn, forbidden)
+            if named and self._reference is None:
+                self._reference = (named, case)
         try:
             # nbgrader scores a test cell that writes to stderr as failed, even when the answer
             # is right: the student's stderr prints go to stdout, and warnings are recorded (a
@@ -158,9 +173,9 @@ class Exercise:
                   "points (use your own code: the check compares against that implementation)",
                   case)
 
-    def _after_call(self, watch: _CallWatch, snapshot: integrity.Snapshot,
+    def _after_call(self, watch: _CallWatch, snapshot: integrity.Snapshot | None,
                     case: str | None) -> None:
-        changed = snapshot.restore()
+        changed = snapshot.restore() if snapshot is not None else []
         if watch.hits and self._reference is None:
             self._reference = (watch.hits[0], case)
         if watch.replaced:
@@ -270,14 +285,103 @@ class _CallWatch:
             self.hits.append(name)
         return None
 
+    @classmethod
+    def none(cls) -> _CallWatch:
+        """A watch that installs nothing (the learner's kernel)."""
+        watch = cls({})
+        watch._off = True
+        return watch
+
+    _off = False
+
     def __enter__(self) -> _CallWatch:
-        self._previous = sys.gettrace()
-        sys.settrace(self._installed)
+        if not self._off:
+            self._previous = sys.gettrace()
+            sys.settrace(self._installed)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.replaced = sys.gettrace() is not self._installed
-        sys.settrace(self._previous)
+        if not self._off:
+            self.replaced = sys.gettrace() is not self._installed
+            sys.settrace(self._previous)
+
+
+def _names_reference(fn: Any, forbidden: Mapping[Any, str], depth: int = 3) -> str | None:
+    """The course's implementation (or a check) that ``fn`` calls by name, read from its
+    bytecode: the globals and module attributes its code loads (``returns.discounted_returns``,
+    an imported name), and, ``depth`` deep, the notebook's own functions it calls. What the
+    grader's trace watch sees of a plain answer, without tracing the learner's kernel."""
+    codes = {id(code): name for code, name in forbidden.items()}
+    seen: set[int] = set()
+
+    def named(obj: Any) -> str | None:
+        if isinstance(obj, type):  # a class of the course's (GaussianPolicy): its methods
+            return next(filter(None, map(named, vars(obj).values())), None)
+        code = getattr(inspect_unwrap(obj), "__code__", None)
+        if code is None:
+            return None
+        if id(code) in codes:
+            return codes[id(code)]
+        return _code_name(code) if references.is_check_code(code) else None
+
+    def visit(f: Any, left: int) -> str | None:
+        f = inspect_unwrap(f)
+        code = getattr(f, "__code__", None)
+        if code is None or id(code) in seen or left < 0:
+            return None
+        seen.add(id(code))
+        scope = dict(getattr(f, "__globals__", {}))
+        for name, cell in zip(code.co_freevars, getattr(f, "__closure__", None) or ()):
+            try:  # a variable of the enclosing function (`from rlcourse import returns` in it)
+                scope[name] = cell.cell_contents
+            except ValueError:  # not assigned yet
+                pass
+        for obj in _loaded_objects(code, scope):
+            hit = named(obj)
+            if hit is None and getattr(obj, "__module__", None) == scope.get("__name__"):
+                hit = visit(obj, left - 1)  # a helper of the same notebook
+            if hit is not None:
+                return hit
+        return None
+
+    return visit(fn, depth)
+
+
+def _loaded_objects(code: Any, scope: Mapping[str, Any]) -> Iterator[Any]:
+    """The objects a code object (and the code nested in it) loads by name, and the attributes
+    it loads from modules among them (``module.function``, ``module.sub.function``); names
+    imported inside the function (``from rlcourse import returns``) count too."""
+    import builtins
+
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        stack += [c for c in current.co_consts if hasattr(c, "co_code")]
+        local: dict[str, Any] = {}
+        obj: Any = None
+        imported: Any = None  # the module of the last IMPORT_NAME
+        for ins in dis.get_instructions(current):
+            op = ins.opname
+            if op in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_FAST"):
+                name = ins.argval
+                obj = local.get(name, scope.get(name, getattr(builtins, name, None)))
+            elif op in ("LOAD_ATTR", "LOAD_METHOD") and obj is not None:
+                obj = getattr(obj, ins.argval, None) if isinstance(obj, type(os)) else None
+            elif op == "IMPORT_NAME":
+                obj = imported = sys.modules.get(ins.argval)
+                continue
+            elif op == "IMPORT_FROM" and imported is not None:
+                obj = getattr(imported, ins.argval, None)
+                continue
+            elif op in ("STORE_FAST", "STORE_NAME", "STORE_DEREF") and obj is not None:
+                local[ins.argval] = obj
+                obj = None
+                continue
+            else:
+                obj = None
+                continue
+            if obj is not None:
+                yield obj
 
 
 def _code_name(code: Any) -> str:
@@ -377,6 +481,10 @@ def _time_limit(seconds: float) -> Iterator[None]:
         return
 
     def _raise(signum, frame):
+        if not GRADING and sys.gettrace() is not None:
+            # a debugger (pdb, breakpoint(), JupyterLab's) or coverage holds the answer: wait
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            return
         raise _Timeout()
 
     previous = signal.signal(signal.SIGALRM, _raise)
