@@ -438,3 +438,32 @@ def _helper(r, g):
 
 def _helper_answer(r, g):  # a notebook's answer that calls its own helper
     return _helper(r, g) * 1.0
+
+
+def test_honest_habits_in_a_correct_answer_keep_the_check_passing(capsys):
+    """print, a log line, a warning, a tqdm bar and a trace function (a debugger's) inside a
+    correct answer: the check passes in the learner's kernel."""
+    import logging
+    import warnings
+
+    from tqdm.auto import tqdm
+
+    from rlcourse.checks import start_here
+
+    logging.basicConfig()
+    log = logging.getLogger("mine")
+
+    def total_reward(rewards):
+        print("summing", len(rewards))
+        log.warning("summing %d", len(rewards))
+        warnings.warn("a slow loop", stacklevel=1)
+        return float(sum(float(r) for r in tqdm(rewards, disable=False)))
+
+    def tracer(frame, event, arg):
+        return None
+
+    sys.settrace(tracer)
+    try:
+        assert start_here.check_total_reward(total_reward)
+    finally:
+        sys.settrace(None)

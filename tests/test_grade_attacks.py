@@ -265,7 +265,7 @@ def _attacks(out: Path, source: Path) -> dict[str, nbformat.NotebookNode]:
         "hidden_stderr": _submission(total=textwrap.dedent(f"""\
             import sys
             def total_reward(rewards):
-                if len(rewards) == 7:  # the hidden case
+                if len(rewards) == 7:  # the hidden case: a right answer that tells it
                     print("{SECRET_STDERR}", list(rewards), file=sys.stderr)
                 return float(np.sum(rewards))
             """)),
@@ -287,6 +287,34 @@ def _attacks(out: Path, source: Path) -> dict[str, nbformat.NotebookNode]:
                 breakpoint()  # left in by the student: does nothing under grading
                 return float(np.sum(rewards))
             """)),
+        # issue #21: honest habits that must keep full marks under grading
+        "honest_pdb": _submission(total=textwrap.dedent("""\
+            import pdb
+            def total_reward(rewards):
+                pdb.set_trace()
+                return float(np.sum(rewards))
+            """)),
+        "honest_print_and_log": _submission(total=textwrap.dedent("""\
+            import logging
+            logging.basicConfig()
+            log = logging.getLogger("mine")
+            def total_reward(rewards):
+                print("summing", len(rewards), "rewards")
+                log.warning("summing %d rewards", len(rewards))
+                return float(np.sum(rewards))
+            """)),
+        "honest_warning_and_tqdm": _submission(total=textwrap.dedent("""\
+            import warnings
+            from tqdm.auto import tqdm
+            def total_reward(rewards):
+                warnings.warn("a slow loop")
+                total = 0.0
+                for r in tqdm(rewards):
+                    total += float(r)
+                return total
+            """)),
+        "honest_time_and_names": _submission(
+            total="%%time\n" + SOLVED_TOTAL + "start_here = check = 'my notes'\n"),
         "honest_blank": _submission(total=UNSOLVED, returns=UNSOLVED),
         "honest_fails_hidden": _submission(
             total="def total_reward(rewards):\n"
@@ -356,7 +384,8 @@ def test_honest_students_keep_their_scores(attacked):
                                           "check_discounted_returns": 0}
     got = r["honest_fails_hidden"]["exercises"][0]
     assert got["points"] == 0 and "failed a hidden test" in got["feedback"]
-    for name in ("honest_duplicate_cell", "honest_breakpoint", "malformed_cell"):
+    for name in ("honest_duplicate_cell", "honest_breakpoint", "malformed_cell", "honest_pdb",
+                 "honest_print_and_log", "honest_warning_and_tqdm", "honest_time_and_names"):
         assert _points(r[name]) == {"check_total_reward": 1, "check_discounted_returns": 2}, name
 
 
@@ -376,8 +405,9 @@ def test_the_kernel_sees_the_packages_it_imports_and_nothing_else_of_the_clone(a
 @pytest.mark.slow
 def test_stderr_of_a_hidden_block_stays_out_of_the_feedback(attacked):
     report = attacked["reports"]["hidden_stderr"]
-    assert report["exercises"][0]["points"] == 0
-    assert "hidden test wrote to stderr" in report["exercises"][0]["feedback"]
+    # right, so full marks (the check passed: stderr does not fail it), and nothing it wrote
+    assert report["exercises"][0]["points"] == 1
+    assert SECRET_STDERR not in json.dumps(report)
 
 
 @pytest.mark.slow

@@ -47,6 +47,11 @@ class Judge:
                 o.get("output_type") == "error" for o in judged.outputs):
             judged.outputs.append(nbformat.v4.new_output("error", ename=error[0],
                                                          evalue=error[1], traceback=[]))
+        if error is None and any(ln.startswith("✔") for ln in _text_of(visible).splitlines()):
+            # The check said yes: what the student's own code wrote to stderr on the way (a log
+            # line, a warning, a progress bar) does not fail it, as nbgrader's rule would.
+            judged.outputs = [o for o in judged.outputs if not (
+                o.get("output_type") == "stream" and o.get("name") == "stderr")]
         judged, _ = LimitOutput(log=_LOG).preprocess_cell(judged, {}, 0)
         try:
             score, _ = nbgrader_utils().determine_grade(judged, _LOG)

@@ -223,6 +223,24 @@ def _make_kernel_class():
     return GuardedKernel
 
 
+def _no_debugger() -> None:
+    """A ``pdb.set_trace()`` left in an answer does nothing here (no one is there to type),
+    as ``PYTHONBREAKPOINT=0`` does for ``breakpoint()``."""
+    import pdb
+
+    def set_trace(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    pdb.set_trace = set_trace
+    pdb.Pdb.set_trace = set_trace  # type: ignore[method-assign]
+    try:
+        from IPython.core import debugger
+    except ImportError:
+        return
+    debugger.set_trace = set_trace
+    debugger.Pdb.set_trace = set_trace  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> None:
     from ipykernel.kernelapp import IPKernelApp
 
@@ -237,6 +255,7 @@ def main(argv: list[str] | None = None) -> None:
 
     if os.environ.get(SUPPORT_ENV):
         sys.path.insert(0, os.environ[SUPPORT_ENV])  # the guard puts it back before each test
+    _no_debugger()
 
     app.kernel.guard = Guard(app.kernel)
     app.start()
