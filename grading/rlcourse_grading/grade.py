@@ -146,6 +146,7 @@ def grade(paths: Sequence[Path], source: Path = DEFAULT_SOURCE, *,
           total_timeout: float = DEFAULT_TOTAL_TIMEOUT_S, jobs: int | None = None,
           sandboxed: bool = True, limits: sandbox.Limits | None = None,
           out: Path | None = None, shard: tuple[int, int] | None = None,
+          roster: dict[str, dict[str, str]] | None = None,
           progress: bool = False) -> tuple[list[Report], list[str]]:
     """Grade notebooks and folders of notebooks; the reports (in order) and the errors.
 
@@ -168,7 +169,7 @@ def grade(paths: Sequence[Path], source: Path = DEFAULT_SOURCE, *,
     pairs, more = asyncio.run(grade_many(subs, load_course(source), options, jobs=jobs,
                                          results=results, progress=progress))
     if results is not None and shard is None:
-        gradebook.write_gradebook(results.out, results.load_all(), format_report)
+        gradebook.write_gradebook(results.out, results.load_all(), format_report, roster)
     return [r for _, r in pairs], errors + more
 
 
@@ -197,13 +198,18 @@ def parse_size(text: str) -> int:
 
 
 def _command(args: argparse.Namespace) -> int:
+    try:
+        roster = gradebook.read_roster(args.roster) if args.roster else None
+    except (OSError, ValueError) as err:
+        print(f"grade: --roster: {err}", file=sys.stderr)
+        return 2
     if args.merge is not None:
         results = gradebook.Results(args.merge)
         found = results.load_all()
         if not found:
             print(f"grade: no results in {args.merge}/results", file=sys.stderr)
             return 2
-        paths = gradebook.write_gradebook(args.merge, found, format_report)
+        paths = gradebook.write_gradebook(args.merge, found, format_report, roster)
         print(f"{len(found)} result(s): wrote {paths['gradebook']}, {paths['feedback']}/, "
               f"{paths['review']}", file=sys.stderr)
         return 0
@@ -233,7 +239,7 @@ def _command(args: argparse.Namespace) -> int:
         reports, errors = grade(args.paths, args.source, cell_timeout=args.timeout,
                                 total_timeout=args.total_timeout, jobs=args.jobs,
                                 sandboxed=not args.no_sandbox, limits=limits, out=args.out,
-                                shard=shard, progress=not args.quiet)
+                                shard=shard, roster=roster, progress=not args.quiet)
     except GradeError as err:
         print(f"grade: {err}", file=sys.stderr)
         return 2
@@ -282,6 +288,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "then --merge)")
     p.add_argument("--merge", type=Path, default=None, metavar="DIR",
                    help="write the gradebook and feedback from DIR/results (after shards)")
+    p.add_argument("--roster", type=Path, default=None, metavar="CSV",
+                   help="a CSV with columns student (the submission folder's name), id and "
+                        "email: the gradebook's id and email columns (default: the folder's "
+                        "name, and as email when it is one)")
     p.add_argument("--memory", default="4G", metavar="SIZE",
                    help="address-space limit per process of a submission (default 4G)")
     p.add_argument("--max-processes", type=int, default=64, metavar="N",

@@ -9,8 +9,11 @@ their submissions by a hash of the student and file name, so each lands in exact
 whatever the others hold, and write to the same ``results/``; ``--merge DIR`` (also run at the
 end of an unsharded run) writes:
 
-- ``gradebook.csv``: one row per student, one column per exercise (its ``grade_id``, prefixed
-  with the notebook where two notebooks share one), then ``total``: what an LMS imports;
+- ``gradebook.csv``: what an LMS imports. Columns ``student`` (the submission's folder or file
+  name), ``id`` and ``email`` (from ``--roster``, else the student's name, and as email when it
+  is one), one per exercise (its ``grade_id``, prefixed with the notebook where two notebooks
+  share one), then ``total``; the first row after the header, ``Points Possible``, holds each
+  exercise's maximum and the total's (the row Canvas reads; other systems skip it or map it);
 - ``feedback/<student>.txt``: the text report of each of the student's notebooks;
 - ``review.csv``: submissions with notes (time-outs, skipped cells, restored state) or flags.
 """
@@ -29,6 +32,7 @@ from pathlib import Path
 from rlcourse_grading.report import Report
 
 _UNSAFE = re.compile(r"[^\w.@+-]+")
+MAX_ROW = "Points Possible"  # the gradebook's row of maxima (Canvas's name for it)
 
 
 @dataclass(frozen=True)
@@ -119,15 +123,31 @@ class Results:
         return found
 
 
+def read_roster(path: Path) -> dict[str, dict[str, str]]:
+    """A roster CSV: a ``student`` column (the submission folder's name) and any of ``id``,
+    ``email``; student -> {"id": ..., "email": ...}."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        if "student" not in (reader.fieldnames or []):
+            raise ValueError(f"{path}: a roster needs a 'student' column (the submission "
+                             f"folder's name), got columns {reader.fieldnames}")
+        return {safe(row["student"]): {"id": (row.get("id") or "").strip(),
+                                       "email": (row.get("email") or "").strip()}
+                for row in reader if row.get("student")}
+
+
 def write_gradebook(out: Path, results: Sequence[tuple[str, Report]],
-                    format_report) -> dict[str, Path]:
+                    format_report, roster: dict[str, dict[str, str]] | None = None
+                    ) -> dict[str, Path]:
     """gradebook.csv, feedback/<student>.txt and review.csv from every stored result."""
     out = Path(out)
     columns: list[tuple[str, str]] = []  # (course notebook, grade_id), in course order
+    maxima: dict[tuple[str, str], float] = {}
     for _, report in sorted(results, key=lambda r: r[1].course_notebook):
         for e in report.exercises:
             if (report.course_notebook, e.id) not in columns:
                 columns.append((report.course_notebook, e.id))
+            maxima[report.course_notebook, e.id] = e.max_points
     ids = [gid for _, gid in columns]
     names = {c: (c[1] if ids.count(c[1]) == 1 else f"{Path(c[0]).stem}:{c[1]}")
              for c in columns}
@@ -138,13 +158,18 @@ def write_gradebook(out: Path, results: Sequence[tuple[str, Report]],
     gradebook = out / "gradebook.csv"
     with open(gradebook, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *(names[c] for c in columns), "total"])
+        writer.writerow(["student", "id", "email", *(names[c] for c in columns), "total"])
+        writer.writerow([MAX_ROW, "", "", *(_fmt(maxima[c]) for c in columns),
+                         _fmt(sum(maxima.values()))])
         for student in sorted(by_student):
             points: dict[tuple[str, str], float] = {}
             for report in by_student[student]:
                 for e in report.exercises:
                     points[report.course_notebook, e.id] = e.points
-            writer.writerow([student, *(_fmt(points.get(c)) for c in columns),
+            known = (roster or {}).get(student, {})
+            writer.writerow([student, known.get("id") or student,
+                             known.get("email") or (student if "@" in student else ""),
+                             *(_fmt(points.get(c)) for c in columns),
                              _fmt(sum(points.values()))])
 
     feedback = out / "feedback"
@@ -181,7 +206,14 @@ def submissions(paths: Iterable[Path]) -> tuple[list[Submission], list[str]]:
                             if ".ipynb_checkpoints" not in p.parts)
             if not inside:
                 errors.append(f"{path}: folder holds no .ipynb notebooks")
-            found.extend(Submission(p, student_of(p, path)) for p in inside)
+            # A link (what unzipping an archive can make) could point at another student's
+            # notebook or at the solutions: refused, not followed (rglob does not enter a
+            # linked folder, so it is named here).
+            for p in sorted(q for q in path.rglob("*") if q.is_symlink()
+                            and (q.suffix == ".ipynb" or q.is_dir())):
+                errors.append(f"{p}: a symbolic link (not followed, not graded)")
+            found.extend(Submission(p, student_of(p, path)) for p in inside
+                         if not p.is_symlink())
         elif path.is_file():
             found.append(Submission(path, student_of(path, None)))
         else:
