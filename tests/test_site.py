@@ -92,7 +92,7 @@ def test_an_exercise_shows_the_blank_version_its_hint_and_the_solution_behind_a_
     assert "2</span> <span class=\"o\">*</span>" not in visible  # `return 2 * x`, highlighted
     assert '<span class="mi">2</span>' in solutions[0] and "BEGIN SOLUTION" not in solutions[0]
     assert "<details><summary>Hint</summary>" in page_body and "Multiply by $2$" in page_body
-    assert "passed" in visible  # the check's stored output
+    assert "with the solution, the check prints:" in visible and "passed" in visible
 
 
 def test_hidden_tests_never_reach_the_page(page_body):

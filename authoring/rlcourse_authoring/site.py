@@ -214,6 +214,9 @@ def cell_html(solved: NotebookNode, student: NotebookNode) -> str:
                 f'<div class="input">{code(solution_source(solved.source))}</div>{outputs}'
                 "</details>")
         outputs = ""
+    elif outputs and solved.get("metadata", {}).get("nbgrader", {}).get("grade"):
+        # under a blank exercise, say whose output this is
+        outputs = f'<div class="output-caption">with the solution, the check prints:</div>{outputs}'
     return f'<div class="cell code-cell{" exercise" if exercise else ""}">{body}{outputs}</div>'
 
 
