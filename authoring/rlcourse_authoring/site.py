@@ -279,9 +279,10 @@ def notebook_title(nb: NotebookNode, fallback: str) -> str:
 # ---- Links in the docs ------------------------------------------------------------------------
 
 def _doc_links(body: str, source: str, pages: dict[str, str], url: str | None) -> str:
-    """Relative links written for the repository, made right for the site: a page of the site
-    by its page; another file of the repository on GitHub when the address is GitHub's; else
-    the link's text alone (never a dead link)."""
+    """Relative links written for the repository (in the file ``source``), made right for the
+    site: a file that has a page links to its page; another file of the repository to GitHub
+    when the address is GitHub's; else the link's text stays, without the link (never a dead
+    link)."""
     base = Path(source).parent
     github = GITHUB.match(url or "")
 
@@ -381,18 +382,19 @@ def build_site(out: Path = DEFAULT_OUT, root: Path = ROOT, url: str | object | N
     if not (es5 / MATHJAX_FILE).exists():
         raise FileNotFoundError(f"mathjax: {es5} holds no {MATHJAX_FILE}")
 
+    # Links to these files (in the docs and the notebooks' text) become links to their pages.
+    targets = {source: file for source, file, _ in DOCS_BEFORE + DOCS_AFTER}
+    for src in sources:
+        targets[f"notebooks/{src.name}"] = targets[f"solutions/{src.name}"] = f"{src.stem}.html"
+
     notebooks: list[tuple[Page, str]] = []
     for src in sources:
         solution = with_colab_cell(nbformat.read(src, as_version=4), url)
         student = student_version(solution)
-        page = Page(f"{src.stem}.html", notebook_title(solution, src.stem),
-                    notebook_html(solution, student), notebook=src.name)
+        body = _doc_links(notebook_html(solution, student), f"notebooks/{src.name}", targets, url)
+        page = Page(f"{src.stem}.html", notebook_title(solution, src.stem), body,
+                    notebook=src.name)
         notebooks.append((page, dumps(student)))
-
-    # Links in the docs to these names become links to their pages.
-    targets = {source: file for source, file, _ in DOCS_BEFORE + DOCS_AFTER}
-    for page, _ in notebooks:
-        targets[f"notebooks/{page.notebook}"] = targets[f"solutions/{page.notebook}"] = page.file
 
     def doc(source: str, file: str, title: str) -> Page:
         body = markdown((root / source).read_text(encoding="utf-8"))
