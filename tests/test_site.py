@@ -149,6 +149,14 @@ def test_repository_links_in_the_docs_become_pages_or_github_or_text():
     assert 'href="https://github.com/o/r/blob/main/tools/test_portable.py"' in hub
 
 
+def test_math_is_kept_whole_before_the_markdown_is_parsed():
+    # a formula's continuation line that starts with "+" is not a new list item (as JupyterLab)
+    body = site.markdown("* $a = b\n  + c$: the sum, `$HOME` is code\n")
+    assert body.count("<li>") == 1 and "$a = b\n  + c$" in body, body
+    assert "<code>$HOME</code>" in body
+    assert "$\\mu&lt;1$" in site.markdown("$\\mu<1$")  # escaped once, for MathJax to read
+
+
 def test_heading_ids_are_githubs():
     body = site._unique_ids(site.markdown("## Public solutions mean public hidden tests\n\n"
                                           "## 2. $G_t$: the return\n\n## Twice\n\n## Twice\n"))
@@ -218,7 +226,7 @@ def browser():
     driver.quit()
 
 
-_READ_PAGE = """
+_READ_PAGE = r"""
 const done = arguments[arguments.length - 1];
 const startup = window.MathJax && MathJax.startup && MathJax.startup.promise;
 if (!startup) { done({error: "MathJax did not load"}); return; }
@@ -226,7 +234,11 @@ startup.then(() => {
   // open every collapsed block, so that the text and images inside are read too
   document.querySelectorAll("details").forEach(d => { d.open = true; });
   const imgs = [...document.images];
+  // prose without code and typeset math: a $ or a TeX command left there is math not typeset
+  const prose = document.querySelector("article").cloneNode(true);
+  prose.querySelectorAll("pre, code, mjx-container, script, style").forEach(e => e.remove());
   done({
+    rawTex: prose.textContent.match(/.{0,30}(\$|\\[A-Za-z]{2,}).{0,30}/g) || [],
     math: document.querySelectorAll("mjx-container").length,
     texErrors: document.querySelectorAll("mjx-merror").length,
     text: document.querySelector("article").innerText,
@@ -263,7 +275,7 @@ def test_the_site_builds_fast_and_reads_right_in_a_browser(built, served, browse
                      "conventions.html", "instructors.html"]
 
     totals = {"pages": 0, "math": 0, "images": 0, "requests": 0, "outside": 0}
-    outside, links = [], set()
+    outside, links, per_page = [], set(), []
     _requests(browser)  # drop what came before
     for page in pages:
         browser.get(served + page.file)
@@ -271,6 +283,7 @@ def test_the_site_builds_fast_and_reads_right_in_a_browser(built, served, browse
         assert "error" not in seen, f"{page.file}: {seen['error']}"
         assert seen["texErrors"] == 0, f"{page.file}: {seen['texErrors']} TeX errors"
         assert "$$" not in seen["text"], f"{page.file}: raw $$ left in the visible text"
+        assert not seen["rawTex"], f"{page.file}: TeX left untypeset: {seen['rawTex'][:5]}"
         assert not seen["broken"], f"{page.file}: images not shown: {seen['broken']}"
         if page.notebook:
             assert seen["math"] > 0, f"{page.file}: no math typeset"
@@ -279,6 +292,7 @@ def test_the_site_builds_fast_and_reads_right_in_a_browser(built, served, browse
         assert not failed, f"{page.file}: failed requests: {failed}"
         outside += [u for u in urls if not _local(u)]
         links |= {u for u in seen["links"] if _local(u)}
+        per_page.append(f"{page.file} {seen['math']} math, {seen['images']} images")
         totals["pages"] += 1
         totals["math"] += seen["math"]
         totals["images"] += seen["images"]
@@ -301,7 +315,8 @@ def test_the_site_builds_fast_and_reads_right_in_a_browser(built, served, browse
     browser.save_screenshot(str(shot))
     print(f"\nsite: built in {seconds:.1f} s; {totals['pages']} pages, {totals['math']} math "
           f"elements, {totals['images']} images, {totals['requests']} requests, "
-          f"{totals['outside']} outside 127.0.0.1, {len(links)} internal links; screenshot {shot}")
+          f"{totals['outside']} outside 127.0.0.1, {len(links)} internal links; screenshot {shot}"
+          f"\n  " + "\n  ".join(per_page))
 
 
 def _local(url: str) -> bool:

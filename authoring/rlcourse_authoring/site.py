@@ -90,11 +90,89 @@ def colab_link(url: str | None, notebook: str, branch: str = DEFAULT_BRANCH) -> 
 # ---- Markdown and code ------------------------------------------------------------------------
 
 def markdown(text: str) -> str:
-    """Markdown to HTML with TeX left for MathJax (nbconvert's renderer, as JupyterLab's) and
-    GitHub's heading ids, so that ``#some-heading`` links written for GitHub work here too."""
+    """Markdown to HTML with TeX left for MathJax, and GitHub's heading ids (so that
+    ``#some-heading`` links written for GitHub work here too).
+
+    The math is taken out before the Markdown is parsed and put back after, as JupyterLab does
+    (``_remove_math``): nbconvert's own math handling runs after the block parser, which reads
+    a formula's continuation line that starts with ``+`` as a new list item.
+    """
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-    return _github_ids(markdown2html_mistune(text))
+    stripped, math = _remove_math(text)
+    body = markdown2html_mistune(stripped)
+    return _github_ids(re.sub(r"@@(\d+)@@", lambda m: math[int(m.group(1))], body))
+
+
+# JupyterLab's removeMath (@jupyterlab/rendermime, latex.ts), itself MathJax's, in Python.
+_MATH_SPLIT = re.compile(r"(\$\$?|\\(?:begin|end)\{[a-z]*\*?\}|\\[{}$]|[{}]|(?:\n\s*)+|@@\d+@@|"
+                         r"\\\\(?:\(|\)|\[|\]))", re.I)
+
+
+def _remove_math(text: str) -> tuple[str, list[str]]:
+    """``text`` with each formula replaced by ``@@N@@``, and the formulas (HTML-escaped).
+
+    A formula runs from ``$``, ``$$``, ``\\(``, ``\\[`` or ``\\begin{env}`` to its closing
+    delimiter with balanced braces, never across a blank line; ``$`` inside code spans and
+    fenced code is not a delimiter.
+    """
+    math: list[str] = []
+    code = "`" in text or "~~~" in text
+    if code:  # hide the $ of code spans and fences from the split (~D), and ~ itself (~T)
+        text = text.replace("~", "~T")
+        text = re.sub(r"^(?P<fence>`{3,}|(?:~T){3,})[^`\n]*\n[\s\S]*?^(?P=fence)`*$",
+                      lambda m: m.group(0).replace("$", "~D"), text, flags=re.M)
+        text = re.sub(r"(^|[^\\])(`+)([^\n]*?[^`\n])\2(?!`)",
+                      lambda m: m.group(0).replace("$", "~D"), text, flags=re.M)
+
+    def detilde(t: str) -> str:
+        return re.sub(r"~([TD])", lambda m: "~" if m.group(1) == "T" else "$", t) if code else t
+
+    blocks = _MATH_SPLIT.split(text.replace("\r\n", "\n").replace("\r", "\n"))
+
+    def process(i: int, j: int) -> None:
+        block = "".join(blocks[i:j + 1])
+        block = block.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for k in range(i + 1, j + 1):
+            blocks[k] = ""
+        blocks[i] = f"@@{len(math)}@@"
+        math.append(detilde(block))
+
+    start = end = last = None
+    braces = 0
+    i = 1
+    while i < len(blocks):
+        block = blocks[i]
+        if block.startswith("@"):  # text that looks like a marker is kept as a "formula"
+            blocks[i] = f"@@{len(math)}@@"
+            math.append(block)
+        elif start is not None:
+            if block == end:
+                if braces:
+                    last = i
+                else:
+                    process(start, i)
+                    start = end = last = None
+            elif re.search(r"\n.*\n", block):  # a blank line ends any formula
+                if last is not None:
+                    i = last
+                    process(start, i)
+                start = end = last = None
+                braces = 0
+            elif block == "{":
+                braces += 1
+            elif block == "}" and braces:
+                braces -= 1
+        elif block in ("$", "$$"):
+            start, end, braces = i, block, 0
+        elif block in ("\\\\(", "\\\\["):
+            start, end, braces = i, "\\\\)" if block.endswith("(") else "\\\\]", 0
+        elif block[1:6] == "begin":
+            start, end, braces = i, "\\end" + block[6:], 0
+        i += 2
+    if start is not None and last is not None:
+        process(start, last)
+    return detilde("".join(blocks)), math
 
 
 _HEADING = re.compile(r'<h([1-6]) id="([^"]*)">(.*?)<a class="anchor-link" href="#\2">&#182;</a>'
