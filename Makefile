@@ -7,6 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.rlcourse-installed
 LAB_ARGS ?=
+SITE_ARGS ?=
 PYTEST_ARGS ?=
 PORTABLE_ARGS ?=
 # One BLAS/OpenMP thread per process: two pytest-xdist workers (and their notebook kernels) share
@@ -17,13 +18,13 @@ NBVAL_OPTS := --nbval --nbval-current-env --nbval-cell-timeout=180 --nbval-sanit
 
 .DEFAULT_GOAL := help
 .PHONY: help install lab lab-instructor test unit notebooks lint build check-build execute \
-	test-portable test-lowest clean
+	test-portable test-lowest site clean
 
 help: ## list the targets (this message)
 	@echo "rlcourse: make TARGET"
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | \
 		sed -E 's/^([a-zA-Z_-]+):.*## (.*)/\1|\2/' | awk -F'|' '{printf "  %-16s %s\n", $$1, $$2}'
-	@echo "Variables: LAB_ARGS (JupyterLab flags, e.g. LAB_ARGS=--no-browser), PYTEST_ARGS, NB, PYTHON."
+	@echo "Variables: LAB_ARGS (JupyterLab flags, e.g. LAB_ARGS=--no-browser), PYTEST_ARGS, NB, PYTHON, SITE_ARGS (e.g. SITE_ARGS=--branch=dev)."
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -71,11 +72,16 @@ execute: install ## authors: run NB="solutions/NN_x.ipynb ..." in place, then bu
 build: install ## authors: refresh the Colab cells of solutions/, regenerate notebooks/
 	$(PY) -m rlcourse_authoring build
 
+# The website: pages from solutions/ with their stored outputs (nothing re-executed), MathJax
+# vendored from the npm registry (needs npm), nothing loaded from elsewhere at view time.
+site: install ## the course as a static website in _build/site/ (open _build/site/index.html)
+	$(PY) -m rlcourse_authoring.site $(SITE_ARGS)
+
 test-portable: install ## solutions/ under other BLAS kernels, ATen capabilities, thread counts
 	$(PY) tools/test_portable.py $(PORTABLE_ARGS)
 
 test-lowest: ## the suite with the lowest allowed versions (its own venv in $$TMPDIR)
 	$(PYTHON) tools/test_portable.py --lowest
 
-clean: ## remove .venv and caches (never my-notebooks/)
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+clean: ## remove .venv, caches and _build/ (never my-notebooks/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache _build
