@@ -161,8 +161,8 @@ def check_environment() -> bool:
             print(f"device      PROBLEM: {err}.\n            Unset RLCOURSE_DEVICE or set it to "
                   f"a device of this machine (e.g. RLCOURSE_DEVICE=cpu), then restart the kernel.")
     if missing:
-        print(f"\nMissing: {', '.join(missing)}. Install the course with `make lab` (or "
-              f"`pip install -e '.[lab,grade,test]'` in the repository), then restart the kernel.")
+        print(f"\nMissing: {', '.join(missing)}. Install the course with `make lab` in the "
+              f"repository (or `pip install .` there), then restart the kernel.")
     elif device_ok:
         print("\nAll set.")
     return not missing and device_ok
