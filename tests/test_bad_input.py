@@ -50,6 +50,7 @@ class Case:
     call: Callable[[], object]
     error: type[Exception]
     words: str  # must appear in the error's message
+    elsewhere: str | None = None  # why this branch leaves the case to another change
 
     @property
     def id(self) -> str:
@@ -60,8 +61,13 @@ CASES: list[Case] = []
 
 
 def case(family: str, name: str, call: Callable[[], object], error: type[Exception],
-         words: str) -> None:
-    CASES.append(Case(family, name, call, error, words))
+         words: str, elsewhere: str | None = None) -> None:
+    CASES.append(Case(family, name, call, error, words, elsewhere))
+
+
+# The losses' argument checks (torch_policy._check_batch) sit in the file whose
+# CategoricalPolicy.act another change rewrites; they are left to land after it.
+LOSSES_ELSEWHERE = "torch_policy's losses: their checks land with the act rewrite of that file"
 
 
 # --- valid objects the cases spoil one argument of -------------------------------------------
@@ -290,16 +296,16 @@ for loss in tp.LOSSES.values():
     label = loss.__name__
     case("nan", f"{label}(logits with NaN)", lambda f=loss: f(_with(LOGITS, NAN), ACTIONS,
                                                               WEIGHTS),
-         ValueError, "logits must not hold NaN or +inf")
+         ValueError, "logits must not hold NaN or +inf", LOSSES_ELSEWHERE)
     case("nan", f"{label}(logits with +inf)", lambda f=loss: f(_with(LOGITS, INF), ACTIONS,
                                                                WEIGHTS),
-         ValueError, "logits must not hold NaN or +inf")
+         ValueError, "logits must not hold NaN or +inf", LOSSES_ELSEWHERE)
     case("nan", f"{label}(weights with NaN)", lambda f=loss: f(LOGITS, ACTIONS,
                                                                _with(WEIGHTS, NAN)),
-         ValueError, "weights must be finite")
+         ValueError, "weights must be finite", LOSSES_ELSEWHERE)
     case("nan", f"{label}(weights with inf)", lambda f=loss: f(LOGITS, ACTIONS,
                                                                _with(WEIGHTS, -INF)),
-         ValueError, "weights must be finite")
+         ValueError, "weights must be finite", LOSSES_ELSEWHERE)
 for fn in (gp.gaussian_log_prob, gp.gaussian_log_prob_grads):
     label = fn.__name__
     for value in (-INF, INF, NAN):
@@ -349,10 +355,10 @@ case("nan", "GaussianPolicy with a std head: forward with NaN obs",
      lambda: _gauss(std_head=True)(_with(OBS3, NAN)), ValueError, "obs must be finite")
 case("nan", "numpy forward(params with NaN)",
      lambda: npp.forward(_params(W1=((0, 0), NAN)), np.zeros((2, 4))), ValueError,
-     "params hold NaN")
+     "params['W1'] must be finite")
 case("nan", "numpy forward(params with inf)",
      lambda: npp.forward(_params(b2=(0, INF)), np.zeros((2, 4))), ValueError,
-     "params hold NaN")
+     "params['b2'] must be finite")
 case("nan", "numpy ascent_step(params with NaN)",
      lambda: npp.ascent_step(_params(b1=(0, NAN)), _grads(), 0.1), ValueError,
      "params['b1'] must be finite")
@@ -408,15 +414,15 @@ for loss in tp.LOSSES.values():
     label = loss.__name__
     case("bool-index", f"{label}(actions as bools)",
          lambda f=loss: f(LOGITS, torch.tensor([False, True, True]), WEIGHTS), TypeError,
-         "actions must hold integers (indices)")
+         "actions must hold integers (indices)", LOSSES_ELSEWHERE)
     case("bool-index", f"{label}(action 2 of 2)",
          lambda f=loss: f(LOGITS, torch.tensor([0, 2, 1]), WEIGHTS), ValueError,
-         "actions must be in [0, 1]")
+         "actions must be in [0, 1]", LOSSES_ELSEWHERE)
     case("bool-index", f"{label}(action -1)",
          lambda f=loss: f(LOGITS, torch.tensor([0, -1, 1]), WEIGHTS), ValueError,
-         "actions must be in [0, 1]")
+         "actions must be in [0, 1]", LOSSES_ELSEWHERE)
 for label, columns, error in (("True", True, TypeError), ("np.True_", np.True_, TypeError),
-                              ("1 (a scalar: drops the episode axis)", 1, ValueError),
+                              ("1 (a scalar: drops the episode axis)", 1, TypeError),
                               ("a bool mask of the wrong length", [True, False], ValueError),
                               ("floats", [0.0, 1.0], TypeError),
                               ("index 5 of 3", [0, 5], ValueError)):
@@ -511,7 +517,9 @@ case("other", "numpy Adam(betas=(1.0, 0.999))", lambda: npp.Adam(_params(), beta
      ValueError, "betas[0] must be in [0, 1)")
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize("case", [
+    pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=True, reason=c.elsewhere)]
+                 if c.elsewhere else []) for c in CASES])
 def test_bad_input_is_refused_naming_the_argument(case):
     with pytest.raises(case.error) as err:
         case.call()
@@ -591,15 +599,21 @@ def main(argv: list[str]) -> int:
 
     warnings.simplefilter("ignore")
     counts: dict[str, dict[str, int]] = {}
+    left: dict[str, int] = {}
     for c in CASES:
         kind, detail = _outcome(c)
         counts.setdefault(c.family, {"refused": 0, "silent": 0, "unclear": 0})[kind] += 1
+        if kind != "refused" and c.elsewhere:
+            left[kind] = left.get(kind, 0) + 1
         if kind != "refused" and "-v" in argv:
             print(f"{kind:8} {c.id}: {detail[:150]}")
     total = {k: sum(f[k] for f in counts.values()) for k in ("refused", "silent", "unclear")}
     for family, f in [*counts.items(), ("all", total)]:
         print(f"{family:14} {sum(f.values()):4} cases: {f['silent']:3} silent, "
               f"{f['unclear']:3} unclear, {f['refused']:3} refused clearly")
+    if left:
+        print(f"of which left to another change ({LOSSES_ELSEWHERE}): "
+              + ", ".join(f"{n} {k}" for k, n in left.items()))
     return 0 if total["silent"] == total["unclear"] == 0 else 1
 
 

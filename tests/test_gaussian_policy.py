@@ -143,7 +143,7 @@ def test_bad_input_errors():
         policy.log_prob(torch.zeros(5, 3), torch.zeros(5))
     with pytest.raises(ValueError, match="act_dim"):
         gp.GaussianPolicy(3, 0)
-    with pytest.raises(ValueError, match="scale must be positive"):
+    with pytest.raises(ValueError, match=r"scale must be in \(0, inf\]"):
         gp.tanh_log_det_jacobian(torch.zeros(1, 1), scale=0.0)
     with pytest.raises(ValueError, match="num_envs"):
         gt.Config(num_envs=0)
