@@ -121,10 +121,12 @@ class GaussianPolicy(nn.Module):
     ``forward(obs)`` with obs of shape (B, obs_dim) returns a ``torch.distributions.Normal`` with
     batch shape (B, d); σ = exp(log σ) is positive whatever the parameters are.
 
-    Observations must be finite, and so must μ(s) and log σ: NaN weights (a diverged update)
-    raise a ValueError rather than sampling NaN actions. ``act``, called once per environment
-    step, checks values on the CPU only (elsewhere that would wait for the device at every
-    step); ``forward``, ``mean_and_log_std`` and ``log_prob`` check them on every device.
+    Observations must be finite, and so must μ(s) and log σ: NaN or inf weights (a diverged
+    update) raise a ValueError rather than giving NaN actions or log-densities. ``log_prob``
+    (once per update) checks its observations, actions, μ(s) and log σ on every device. The
+    per-step calls (``forward``, ``mean_and_log_std``, ``act``) check one tensor, on the CPU
+    only (on an accelerator a check would wait for the device at every step): the network's
+    output, or ``act``'s action (NaN in the observations or the weights makes it NaN).
     """
 
     def __init__(self, obs_dim: int = 3, act_dim: int = 1, hidden: Sequence[int] = (64, 64),
@@ -143,16 +145,20 @@ class GaussianPolicy(nn.Module):
         else:
             self.log_std = nn.Parameter(torch.full((act_dim,), log_std_init))
 
-    def _check_obs(self, obs: torch.Tensor, hot: bool = False) -> None:
+    def _check_obs(self, obs: torch.Tensor, values: bool = False) -> None:
         if not isinstance(obs, torch.Tensor):
             raise TypeError(f"obs must be a torch.Tensor of shape (B, {self.obs_dim}), "
                             f"got {type(obs).__name__}")
         if obs.ndim != 2 or obs.shape[1] != self.obs_dim:
             raise ValueError(f"obs must have shape (B, {self.obs_dim}), got {tuple(obs.shape)}")
-        validate.tensor("obs", obs, dtype="float", finite=True, hot=hot)
+        if values:
+            validate.tensor("obs", obs, dtype="float", finite=True)
 
-    def _outputs(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _outputs(self, obs: torch.Tensor, hot: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """μ(s) and log σ; with ``hot``, the network's output is checked (on the CPU only)."""
         out = self.net(obs)
+        if hot:
+            _check_result(obs, out, hot=True)
         if self.std_head:
             mean, log_std = out.split(self.act_dim, dim=-1)
             return mean, log_std + self.log_std_offset
@@ -161,9 +167,7 @@ class GaussianPolicy(nn.Module):
     def mean_and_log_std(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """μθ(s) of shape (B, d) and log σ of shape (d,) (or (B, d) with a head)."""
         self._check_obs(obs)
-        mean, log_std = self._outputs(obs)
-        _check_outputs(mean, log_std)
-        return mean, log_std
+        return self._outputs(obs, hot=True)
 
     def forward(self, obs: torch.Tensor) -> Normal:
         mean, log_std = self.mean_and_log_std(obs)
@@ -171,12 +175,15 @@ class GaussianPolicy(nn.Module):
 
     def log_prob(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """log π(a|s) summed over the d action dimensions: shape (B,)."""
-        self._check_obs(obs)
+        self._check_obs(obs, values=True)
         if not isinstance(actions, torch.Tensor) or actions.shape != (obs.shape[0], self.act_dim):
             raise ValueError(f"actions must have shape ({obs.shape[0]}, {self.act_dim}) (a "
                              f"tensor), got {tuple(getattr(actions, 'shape', ()))}")
         validate.tensor("actions", actions, dtype="float", finite=True)
-        return self(obs).log_prob(actions).sum(-1)
+        dist = self(obs)
+        for out in (dist.loc, dist.scale):  # μ(s) and σ, on every device (once per update)
+            _check_result(obs, out, hot=False)
+        return dist.log_prob(actions).sum(-1)
 
     @torch.no_grad()
     def act(self, obs: torch.Tensor, deterministic: bool = False, *,
@@ -184,26 +191,25 @@ class GaussianPolicy(nn.Module):
         """A sampled action a = μ + σ·ε, ε ~ N(0, I) drawn with ``generator`` (on the policy's
         device; None: torch's global generator), or the mean action μ(s) when
         ``deterministic``; shape (B, d), no gradient."""
-        self._check_obs(obs, hot=True)
-        mean, log_std = self._outputs(obs)
+        self._check_obs(obs)
+        mean, log_std = self._outputs(obs, hot=False)
         if deterministic:
             action = mean
         else:
             noise = torch.randn(mean.shape, generator=generator, device=mean.device,
                                 dtype=mean.dtype)
             action = mean + log_std.exp() * noise
-        # one check of the result covers μ and σ (the observations were checked above)
-        _check_outputs(action, hot=True)
+        _check_result(obs, action, hot=True)  # one check covers the observations, μ and σ
         return action
 
 
-def _check_outputs(*outputs: torch.Tensor, hot: bool = False) -> None:
-    """μ(s) and log σ (or an action made from them) must be finite: else the weights are not."""
-    for out in outputs:
-        try:
-            validate.tensor("μ(s) and log σ", out, finite=True, hot=hot)
-        except ValueError:
-            raise ValueError("the policy's parameters hold NaN or inf (a diverged update? a "
-                             "learning rate too large?): μ(s) or log σ is not finite for finite "
-                             "observations, so no action or log-density can be computed"
-                             ) from None
+def _check_result(obs: torch.Tensor, result: torch.Tensor, hot: bool) -> None:
+    """``result`` (μ, log σ or an action) must be finite; if not, name the culprit: NaN in the
+    observations, or else in the weights."""
+    try:
+        validate.tensor("result", result, finite=True, hot=hot)
+    except ValueError:
+        validate.tensor("obs", obs, finite=True)
+        raise ValueError("the policy's parameters hold NaN or inf (a diverged update? a "
+                         "learning rate too large?): μ(s) or log σ is not finite for finite "
+                         "observations") from None

@@ -215,11 +215,10 @@ def tensor(name: str, value: Any, *, dtype: str | None = None, ndim: int | None 
         raise TypeError(f"{name} must hold integers (indices), got dtype {value.dtype}")
     if ndim is not None and value.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {tuple(value.shape)}")
-    kind = value.device.type
-    if kind == "meta" or (hot and kind != "cpu") or value.numel() == 0:
+    if (not value.is_cpu and (hot or value.is_meta)) or value.numel() == 0:
         return value
-    v = value.detach()  # reading values builds no graph
-    if finite and v.is_floating_point() and not math.isfinite(float(v.sum())):
+    v = value.detach() if value.requires_grad else value  # reading values builds no graph
+    if finite and v.is_floating_point() and not math.isfinite(v.sum().item()):
         # the sum is finite when every value is (one reduction); otherwise count exactly (a sum
         # of large finite values can overflow, and infinities may be allowed)
         bad = {"NaN": int(v.isnan().sum())}

@@ -84,7 +84,7 @@ def test_sizes_are_positive_integers_never_truncated():
     with pytest.raises(ValueError, match=r"sizes must be a tuple of at least 2 positive "
                                          r"integers, got \(4,\)"):
         validate.sizes("sizes", (4,), min_len=2)
-    with pytest.raises(TypeError, match="hidden must be a tuple of positive integers, got 64$"):
+    with pytest.raises(TypeError, match=r"hidden must be a tuple of positive integers, got 64$"):
         validate.sizes("hidden", 64)
 
 
@@ -94,8 +94,8 @@ def test_flag_and_options():
         validate.flag("greedy", 1)
     assert validate.options("options", None, ("x_init",)) == {}
     assert validate.options("options", {"x_init": 1.0}, ("x_init",)) == {"x_init": 1.0}
-    with pytest.raises(ValueError, match="options has unknown key.s. 'x_int'; accepted: "
-                                         "'x_init'"):
+    with pytest.raises(ValueError, match=r"options has unknown key\(s\) 'x_int'; accepted: "
+                                         r"'x_init'"):
         validate.options("options", {"x_int": 1.0}, ("x_init",))
     with pytest.raises(ValueError, match="none are accepted"):
         validate.options("options", {"start": 1}, ())
@@ -106,10 +106,10 @@ def test_flag_and_options():
 def test_tensor_kinds_and_values():
     t = torch.tensor([1.0, 2.0])
     assert validate.tensor("x", t, dtype="float", finite=True) is t  # no copy
-    with pytest.raises(TypeError, match="x must be a torch.Tensor, got ndarray"):
+    with pytest.raises(TypeError, match=r"x must be a torch\.Tensor, got ndarray"):
         validate.tensor("x", np.zeros(2))
-    with pytest.raises(TypeError, match="actions must hold integers .indices., got dtype "
-                                        "torch.bool"):
+    with pytest.raises(TypeError, match=r"actions must hold integers \(indices\), got dtype "
+                                        r"torch\.bool"):
         validate.tensor("actions", torch.tensor([True]), dtype="int")
     with pytest.raises(TypeError, match="x must be floating point"):
         validate.tensor("x", torch.tensor([1]), dtype="float")
