@@ -324,6 +324,7 @@ def gradient_estimates(theta: ArrayLike, n: int, gamma: float = 1.0, seed: int |
     subtracted from every G_t (unbiased too: the score has mean zero), or None. Returns
     :class:`Runs` with B = n runs of one episode each.
     """
+    theta = exact._theta(theta)  # named here: simulate would call it theta0
     n = validate.integer("n", n, low=1)
     if baseline is None:
         return simulate(theta, np.zeros(n), 1, gamma, seed, discount_weighting)

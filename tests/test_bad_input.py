@@ -183,22 +183,18 @@ def _bar(**kwargs) -> None:
 FRAMES = [np.zeros((4, 4, 3), dtype=np.uint8)] * 3
 
 
-def _filmstrip(**kwargs) -> object:
-    import matplotlib.pyplot as plt
-
-    try:
-        return plotting.filmstrip(FRAMES, **kwargs)
-    finally:
-        plt.close("all")
-
-
 def _plot(fn: Callable, *args, **kwargs) -> object:
-    import matplotlib.pyplot as plt
-
+    """Call a plotting function and close what it drew (pyplot is imported only if it was)."""
     try:
         return fn(*args, **kwargs)
     finally:
-        plt.close("all")
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is not None:
+            plt.close("all")
+
+
+def _filmstrip(**kwargs) -> object:
+    return _plot(plotting.filmstrip, FRAMES, **kwargs)
 
 
 def _uniform_policy(obs):

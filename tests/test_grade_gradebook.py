@@ -115,6 +115,7 @@ def test_a_class_is_graded_in_shards_merged_and_resumed(tmp_path):
         assert {r["student"]: r["total"] for r in csv.DictReader(f)}["ben"] == "1"
 
 
+@pytest.mark.slow  # starts the grader
 def test_shard_needs_out_and_merge_needs_results(tmp_path):
     out = _grade(ROOT / "notebooks", "--shard", "1/2")
     assert out.returncode == 2 and "--shard needs --out" in out.stderr
