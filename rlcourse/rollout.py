@@ -93,14 +93,16 @@ class EpisodeBatch:
         """The sub-batch of the given episodes, padding trimmed to its longest episode;
         ``env_steps`` becomes the sub-batch's own step count.
 
-        ``columns``: a 1-D array or list of column indices, or a boolean mask of length N. A
-        single index or a bare ``True`` is refused (NumPy would drop or add an axis).
+        ``columns``: a slice, a 1-D array or list of column indices, or a boolean mask of length
+        N. A single index or a bare ``True`` is refused (NumPy would drop or add an axis).
         """
         n = self.mask.shape[1]
-        if np.ndim(columns) == 0:
-            raise TypeError(f"columns must be a list or 1-D array of episode indices, or a "
-                            f"boolean mask of length {n}, got {columns!r} (a single index would "
-                            f"drop the episode axis: pass [{columns!r}])")
+        if isinstance(columns, slice):
+            columns = np.arange(n)[columns]
+        elif np.ndim(columns) == 0:
+            raise TypeError(f"columns must be a slice, a list or 1-D array of episode indices, "
+                            f"or a boolean mask of length {n}, got {columns!r} (a single index "
+                            f"would drop the episode axis: pass [{columns!r}])")
         cols = validate.array("columns", columns, ndim=1)
         if cols.dtype.kind == "b":
             if cols.shape != (n,):

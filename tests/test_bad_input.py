@@ -496,6 +496,12 @@ def test_numpy_integers_and_lists_are_sizes():
     assert tp.ValueNet(4, hidden=()).net[0].out_features == 1  # no hidden layer: linear
 
 
+def test_episode_columns_are_selected_by_slice_list_or_mask():
+    batch = _batch()
+    for columns in (slice(0, 2), [0, 1], np.array([True, True, False]), range(2)):
+        np.testing.assert_array_equal(batch.select(columns).lengths, batch.lengths[:2])
+
+
 def test_reset_options_that_are_known_still_work():
     env = pendulum.BatchedPendulum(4)
     a, _ = env.reset(seed=1, options={})
