@@ -63,12 +63,6 @@ FIGURE_13_2_STEP_SIZE_W = 2.0**-6
 _DIRECTION = np.array([-1.0, 1.0])  # ∇ log π = d · (−1, 1)
 
 
-def _flag(name: str, value: object) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-    return bool(value)
-
-
 def _seed(seed: object) -> int | None:
     return None if seed is None else validate.integer("seed", seed, low=0)
 
@@ -118,7 +112,7 @@ def episode_update_with_baseline(theta: ArrayLike, w: float, actions: ArrayLike,
     alpha_w = validate.number("alpha_w", alpha_w, low=0.0, high=1.0)
     gamma = validate.number("gamma", gamma, low=0.0, high=1.0)
     G = returns_lib.discounted_returns(r, gamma)
-    discount_weighting = _flag("discount_weighting", discount_weighting)
+    discount_weighting = validate.flag("discount_weighting", discount_weighting)
     step = np.zeros(2)
     for t in range(r.size):
         delta = G[t] - w
@@ -195,7 +189,7 @@ def simulate(theta0: ArrayLike, alphas: ArrayLike, n_episodes: int, gamma: float
     theta = np.array(np.broadcast_to(theta0, (B, 2)))
     E = validate.integer("n_episodes", n_episodes, low=1)
     gamma = validate.number("gamma", gamma, low=0.0, high=1.0, low_open=True)
-    discount_weighting = _flag("discount_weighting", discount_weighting)
+    discount_weighting = validate.flag("discount_weighting", discount_weighting)
     max_steps = validate.integer("max_steps", max_steps, low=1)
     with_baseline = baseline_alpha is not None
     if with_baseline:
@@ -330,6 +324,7 @@ def gradient_estimates(theta: ArrayLike, n: int, gamma: float = 1.0, seed: int |
     subtracted from every G_t (unbiased too: the score has mean zero), or None. Returns
     :class:`Runs` with B = n runs of one episode each.
     """
+    theta = exact._theta(theta)  # named here: simulate would call it theta0
     n = validate.integer("n", n, low=1)
     if baseline is None:
         return simulate(theta, np.zeros(n), 1, gamma, seed, discount_weighting)

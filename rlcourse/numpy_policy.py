@@ -214,9 +214,9 @@ def init_params(obs_dim: int, n_actions: int, hidden: int = 64,
     layer: the same, times ``out_scale`` (0.01, as CleanRL does), so that the initial policy is
     almost uniform and its entropy close to log A.
     """
-    for name, value in (("obs_dim", obs_dim), ("n_actions", n_actions), ("hidden", hidden)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    obs_dim = validate.integer("obs_dim", obs_dim, low=1)
+    n_actions = validate.integer("n_actions", n_actions, low=1)
+    hidden = validate.integer("hidden", hidden, low=1)  # one hidden layer: one width
     rng = np.random.default_rng() if rng is None else _check_rng(rng)
     out_scale = validate.number("out_scale", out_scale, low=0.0, low_open=True)
     lim1, lim2 = 1.0 / np.sqrt(obs_dim), 1.0 / np.sqrt(hidden)
@@ -246,6 +246,10 @@ def forward(params: Mapping[str, np.ndarray], obs: ArrayLike) -> tuple[np.ndarra
     _require_finite(x, "obs")
     h = np.tanh(x @ W1 + b1)
     logits = h @ W2 + b2
+    if not np.isfinite(logits).all():  # the observations are finite: the weights are not
+        _check_params_finite(params)
+        raise ValueError("the logits overflowed (not finite for finite observations and "
+                         "weights): the weights are far too large (a diverged update?)")
     return logits, ForwardCache(x, h, W2)
 
 
@@ -319,6 +323,7 @@ def ascent_step(params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray
     """Plain gradient ascent, θ ← θ + α g, returned as a new dict (``params`` is not changed)."""
     _check_lr(lr)
     _check_grads(params, grads)
+    _check_params_finite(params)
     return {k: params[k] + lr * grads[k] for k in params}
 
 
@@ -340,13 +345,13 @@ class Adam:
                                                     params.values()):
             raise TypeError("params must be a dict of NumPy arrays (updated in place), got "
                             f"{type(params).__name__}")
-        if (not isinstance(betas, (tuple, list)) or len(betas) != 2
-                or not all(isinstance(b, (int, float, np.floating)) for b in betas)
-                or not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0)):
-            raise ValueError(f"betas must both lie in [0, 1), got {betas!r}")
+        _check_params_finite(params)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (β1, β2), each in [0, 1), got {betas!r}")
+        for i, b in enumerate(betas):  # checked; kept as given (β^t in the caller's precision)
+            validate.number(f"betas[{i}]", b, low=0.0, high=1.0, high_open=True)
         eps = validate.number("eps", eps, low=0.0, low_open=True)
-        if not isinstance(maximize, (bool, np.bool_)):
-            raise TypeError(f"maximize must be True or False, got {maximize!r}")
+        maximize = validate.flag("maximize", maximize)
         self.params = params
         self.lr, self.betas, self.eps, self.maximize = float(lr), betas, float(eps), maximize
         self.m = {k: np.zeros_like(v) for k, v in params.items()}
@@ -479,6 +484,10 @@ def _check_grads(params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarra
 
 
 def _check_lr(lr: float) -> None:
-    if (isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not lr > 0
-            or not np.isfinite(lr)):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    validate.number("lr", lr, low=0.0, low_open=True)
+
+
+def _check_params_finite(params: Mapping[str, np.ndarray]) -> None:
+    """NaN or inf weights (a diverged update) would make every later number NaN."""
+    for k in params:
+        validate.array(f"params[{k!r}]", params[k], finite=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rlcourse import numpy_policy, returns, rollout, runtime, trainer
+from rlcourse import numpy_policy, returns, rollout, runtime, trainer, validate
 from rlcourse.trainer import History
 
 CARTPOLE_THRESHOLD = 475.0  # gymnasium's reward_threshold for CartPole-v1
@@ -73,6 +73,7 @@ def evaluate(params: dict[str, np.ndarray], env_id: str = "CartPole-v1", episode
              seed: int = 0) -> np.ndarray:
     """Undiscounted returns of ``episodes`` fresh episodes, actions sampled from π; shape
     (episodes,). ``seed`` seeds the environments and the draws."""
+    episodes = validate.integer("episodes", episodes, low=1)
     return rollout.evaluate(env_id, sampling_policy(params, np.random.default_rng(seed)),
                             episodes, seed=seed)
 

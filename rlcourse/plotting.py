@@ -42,9 +42,10 @@ def learning_curve(returns: Sequence[float], window: int = 20, x: Sequence[float
                    ax=None, label: str | None = None, xlabel: str = "episode",
                    ylabel: str = "return"):
     """Raw episode returns (faint) and their rolling mean over ``window`` episodes."""
+    y = validate.array("returns", returns, ndim=1, dtype="float", finite=True)
+    window = validate.integer("window", window, low=1)
+    xs = np.arange(y.size) if x is None else validate.array("x", x, shape=(y.size,))
     ax = _axes(ax)
-    y = np.asarray(returns, dtype=np.float64)
-    xs = np.arange(y.size) if x is None else np.asarray(x)
     line = ax.plot(xs, y, alpha=0.25, lw=0.8)[0]
     ax.plot(xs, rolling_mean(y, window), color=line.get_color(),
             label=label or f"rolling mean ({window})")
@@ -62,20 +63,20 @@ def curves_with_band(x: Sequence[float], runs: np.ndarray, ax=None, label: str |
     ``band`` is ``"std"`` (±1 standard deviation across runs), ``"sem"`` (±1 standard error of
     the mean) or ``"minmax"``.
     """
+    xs = validate.array("x", x, ndim=1)
+    r = validate.array("runs", runs, dtype="float", finite=True)
+    if r.ndim != 2 or r.shape[1] != len(xs):
+        raise ValueError(f"runs must have shape (n_runs, {len(xs)}), got {r.shape}")
+    validate.choice("band", band, ("std", "sem", "minmax"))
     ax = _axes(ax)
-    r = np.asarray(runs, dtype=np.float64)
-    if r.ndim != 2 or r.shape[1] != len(x):
-        raise ValueError(f"runs must have shape (n_runs, {len(x)}), got {r.shape}")
     mean = r.mean(axis=0)
     if band == "std":
         lo, hi = mean - r.std(axis=0), mean + r.std(axis=0)
     elif band == "sem":
         sem = r.std(axis=0, ddof=1) / np.sqrt(r.shape[0]) if r.shape[0] > 1 else 0 * mean
         lo, hi = mean - sem, mean + sem
-    elif band == "minmax":
+    else:  # "minmax"
         lo, hi = r.min(axis=0), r.max(axis=0)
-    else:
-        raise ValueError(f"band must be 'std', 'sem' or 'minmax', got {band!r}")
     line = ax.plot(x, mean, label=label, color=color)[0]
     ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
     ax.set_xlabel(xlabel)
@@ -90,6 +91,7 @@ def filmstrip(frames: Sequence[np.ndarray], n: int = 6, title: str | None = None
     """Show ``n`` evenly spaced RGB frames (each (H, W, 3) uint8) side by side; returns the figure."""
     import matplotlib.pyplot as plt
 
+    n = validate.integer("n", n, low=1)
     if len(frames) == 0:
         raise ValueError("frames is empty")
     idx = np.linspace(0, len(frames) - 1, min(n, len(frames))).round().astype(int)
@@ -115,8 +117,7 @@ def animation_gif(frames: Sequence[np.ndarray], fps: float = 30) -> bytes:
 
     from PIL import Image
 
-    if fps <= 0:
-        raise ValueError(f"fps must be > 0, got {fps}")
+    fps = validate.number("fps", fps, low=0.0, low_open=True)
     if len(frames) == 0:
         raise ValueError("frames is empty")
     images = []

@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from rlcourse import validate
+
 
 class _DisplayFile:
     """A file for tqdm that shows its last line in one updatable Jupyter display output."""
@@ -75,8 +77,8 @@ class Bar:
                  file: Any = None) -> None:
         from tqdm.std import tqdm
 
-        if total is not None and total < 0:
-            raise ValueError(f"total must be >= 0 or None, got {total}")
+        if total is not None:  # checked, and passed on as given (an int shows as an int)
+            validate.number("total", total, low=0.0)
         if file is None and not disable and _in_kernel():
             file = _DisplayFile()
         self._tqdm = tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable,

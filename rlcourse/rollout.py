@@ -90,9 +90,27 @@ class EpisodeBatch:
         return int(self.lengths.sum())
 
     def select(self, columns) -> EpisodeBatch:
-        """The sub-batch of the given episodes (column indices or a boolean mask), padding
-        trimmed to its longest episode; ``env_steps`` becomes the sub-batch's own step count."""
-        idx = np.arange(self.mask.shape[1])[columns]
+        """The sub-batch of the given episodes, padding trimmed to its longest episode;
+        ``env_steps`` becomes the sub-batch's own step count.
+
+        ``columns``: a slice, a 1-D array or list of column indices, or a boolean mask of length
+        N. A single index or a bare ``True`` is refused (NumPy would drop or add an axis).
+        """
+        n = self.mask.shape[1]
+        if isinstance(columns, slice):
+            columns = np.arange(n)[columns]
+        elif np.ndim(columns) == 0:
+            raise TypeError(f"columns must be a slice, a list or 1-D array of episode indices, "
+                            f"or a boolean mask of length {n}, got {columns!r} (a single index "
+                            f"would drop the episode axis: pass [{columns!r}])")
+        cols = validate.array("columns", columns, ndim=1)
+        if cols.dtype.kind == "b":
+            if cols.shape != (n,):
+                raise ValueError(f"columns must be a boolean mask of length {n} (one per "
+                                 f"episode), got length {cols.size}")
+        elif cols.size:
+            cols = validate.array("columns", cols, dtype="int", low=-n, high=n - 1)
+        idx = np.arange(n)[cols] if cols.size else cols
         if idx.size == 0:
             raise ValueError("columns selects no episode")
         T = int(self.lengths[idx].max())

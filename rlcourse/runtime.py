@@ -23,11 +23,9 @@ def seed_everything(seed: int) -> np.random.Generator:
         A fresh ``np.random.Generator`` seeded with ``seed``, for code that prefers an explicit
         generator to global state.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = validate.integer("seed", seed, low=0)
     import torch  # imported here so that `import rlcourse` stays light
 
-    seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 - learners' code uses the global state too
     torch.manual_seed(seed)  # also seeds every CUDA device

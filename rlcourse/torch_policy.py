@@ -20,17 +20,29 @@ import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Categorical
 
+from rlcourse import validate
+
 
 def mlp(sizes: list[int] | tuple[int, ...], activation: type[nn.Module] = nn.Tanh) -> nn.Sequential:
-    """Linear layers of the given sizes with ``activation`` between them (none after the last)."""
-    if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
-        raise ValueError(f"sizes must list at least two positive layer widths, got {sizes!r}")
+    """Linear layers of the given sizes with ``activation`` between them (none after the last).
+
+    ``sizes``: at least two positive integers, e.g. (4, 64, 2); ``activation``: an
+    ``nn.Module`` class such as ``nn.Tanh`` (one instance is made per hidden layer).
+    """
+    sizes = validate.sizes("sizes", sizes, min_len=2)
+    _check_activation(activation)
     layers: list[nn.Module] = []
     for i in range(len(sizes) - 1):
-        layers.append(nn.Linear(int(sizes[i]), int(sizes[i + 1])))
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
         if i < len(sizes) - 2:
             layers.append(activation())
     return nn.Sequential(*layers)
+
+
+def _check_activation(activation: object) -> None:
+    if not (isinstance(activation, type) and issubclass(activation, nn.Module)):
+        raise TypeError(f"activation must be an nn.Module class such as nn.Tanh (called once per "
+                        f"hidden layer), got {activation!r}")
 
 
 class CategoricalPolicy(nn.Module):
@@ -42,8 +54,10 @@ class CategoricalPolicy(nn.Module):
     def __init__(self, obs_dim: int, n_actions: int, hidden: tuple[int, ...] = (64,),
                  activation: type[nn.Module] = nn.Tanh):
         super().__init__()
-        self.obs_dim, self.n_actions = int(obs_dim), int(n_actions)
-        self.net = mlp((self.obs_dim, *hidden, self.n_actions), activation)
+        self.obs_dim = validate.integer("obs_dim", obs_dim, low=1)
+        self.n_actions = validate.integer("n_actions", n_actions, low=1)
+        self.net = mlp((self.obs_dim, *validate.sizes("hidden", hidden), self.n_actions),
+                       activation)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.net(obs)
@@ -166,7 +180,8 @@ class ValueNet(nn.Module):
     def __init__(self, obs_dim: int, hidden: tuple[int, ...] = (64,),
                  activation: type[nn.Module] = nn.Tanh):
         super().__init__()
-        self.net = mlp((int(obs_dim), *hidden, 1), activation)
+        obs_dim = validate.integer("obs_dim", obs_dim, low=1)
+        self.net = mlp((obs_dim, *validate.sizes("hidden", hidden), 1), activation)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.net(obs).squeeze(-1)
@@ -178,7 +193,7 @@ def _check_batch(logits: torch.Tensor, actions: torch.Tensor, weights: torch.Ten
             raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if logits.ndim != 2:
         raise ValueError(f"logits must have shape (B, n_actions), got {tuple(logits.shape)}")
-    b = logits.shape[0]
+    b, n = logits.shape
     if tuple(actions.shape) != (b,) or actions.is_floating_point():
         raise ValueError(f"actions must be integer indices of shape ({b},), got "
                          f"{actions.dtype} of shape {tuple(actions.shape)}")
@@ -187,6 +202,10 @@ def _check_batch(logits: torch.Tensor, actions: torch.Tensor, weights: torch.Ten
     if weights.requires_grad:
         raise ValueError("weights carry gradient: the returns/advantages are constants in the "
                          "REINFORCE loss; pass weights.detach()")
+    # NaN would pass through the sum into every gradient; a bool "action" would index quietly
+    validate.tensor("logits", logits, dtype="float", finite=True, allow=("-inf",))
+    validate.tensor("actions", actions, dtype="int", low=0, high=n - 1)
+    validate.tensor("weights", weights, finite=True)
 
 
 def logprob_loss(logits: torch.Tensor, actions: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

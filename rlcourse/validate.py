@@ -5,19 +5,28 @@ Every public function of the package refuses bad input at its entry with a ``Val
 
     gamma = validate.number("gamma", gamma, low=0.0, high=1.0)
     rewards = validate.array("rewards", rewards, ndim=1, finite=True, dtype="float")
+    hidden = validate.sizes("hidden", hidden)          # (64, 64), never 64 or (64.5,)
+    logits = validate.tensor("logits", logits, dtype="float", finite=True, allow=("-inf",))
 
-Validate once, where the value enters the package; inner layers trust their callers.
+Validate once, where the value enters the package; inner layers trust their callers. A value
+check of a torch tensor reads its data: on an accelerator that waits for the device, so a
+function called once per environment step passes ``hot=True`` and checks values on the CPU only
+(the per-update entries, such as a policy's ``log_prob``, check them everywhere); tensors on
+PyTorch's ``meta`` device have no data, and only their type and shape are checked.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 import operator
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["array", "choice", "integer", "number", "same_shape"]
+__all__ = ["array", "choice", "flag", "integer", "number", "options", "same_shape", "sizes",
+           "tensor"]
 
 
 def _describe(value: Any) -> str:
@@ -62,6 +71,53 @@ def integer(name: str, value: Any, *, low: int | None = None, high: int | None =
         hi = "inf" if high is None else str(high)
         raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {n}")
     return n
+
+
+def sizes(name: str, value: Any, *, min_len: int = 0) -> tuple[int, ...]:
+    """A tuple (or list) of positive integers, e.g. layer widths; returns a tuple of ints.
+
+    An int where a tuple is meant (``hidden=64``), a string, and any width that is not an
+    integer (64.0, 64.5, True) are refused: ``int()`` would truncate them without a word.
+    """
+    want = (f"a tuple of at least {min_len} positive integers" if min_len
+            else "a tuple of positive integers")
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"{name} must be {want}, got {_describe(value)}")
+    widths = []
+    for v in value:
+        if isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"{name} must be {want}, got {_describe(value)} (a bool is no width)")
+        try:
+            widths.append(operator.index(v))
+        except TypeError:
+            raise TypeError(f"{name} must be {want}, got {_describe(value)} "
+                            f"({type(v).__name__} {_describe(v)} is not an integer)") from None
+    if len(widths) < min_len or any(w < 1 for w in widths):
+        raise ValueError(f"{name} must be {want}, got {_describe(value)}")
+    return tuple(widths)
+
+
+def flag(name: str, value: Any) -> bool:
+    """True or False (Python or NumPy), not a truthy string or number."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} "
+                        f"{_describe(value)}")
+    return bool(value)
+
+
+def options(name: str, value: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """None or a dict whose keys are all in ``allowed`` (e.g. ``reset(options=...)``); returns a
+    dict ({} for None). A misspelt key is refused rather than ignored."""
+    if value is None:
+        return {}
+    accepts = ("accepted: " + ", ".join(map(repr, allowed))) if allowed else "none are accepted"
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be None or a dict ({accepts}), got "
+                        f"{type(value).__name__} {_describe(value)}")
+    unknown = [k for k in value if k not in allowed]
+    if unknown:
+        raise ValueError(f"{name} has unknown key(s) {', '.join(map(repr, unknown))}; {accepts}")
+    return dict(value)
 
 
 def choice(name: str, value: Any, options: tuple[Any, ...] | list[Any]) -> Any:
@@ -134,3 +190,54 @@ def same_shape(**arrays: Any) -> None:
     if len(set(shapes.values())) > 1:
         listed = ", ".join(f"{k} {s}" for k, s in shapes.items())
         raise ValueError(f"{' and '.join(shapes)} must have the same shape, got {listed}")
+
+
+def tensor(name: str, value: Any, *, dtype: str | None = None, ndim: int | None = None,
+           finite: bool = False, allow: tuple[str, ...] = (), low: float | None = None,
+           high: float | None = None, hot: bool = False):
+    """A torch tensor checked for kind, dimensions and values; returned as it is (no copy).
+
+    ``dtype``: ``"float"`` (floating point), ``"int"`` (integer indices: bools refused, since
+    ``True`` would be read as 1) or ``None``. ``finite`` refuses NaN and ±inf except the
+    infinities named in ``allow`` (``"-inf"``: e.g. a logit that rules an action out; both:
+    e.g. a torque the environment clips). ``low``/``high``: inclusive bounds. Values are checked
+    where the tensor has data and reading it is cheap: on the CPU always, on an accelerator only
+    when ``hot`` is False (see the module's docstring), never on the ``meta`` device.
+    """
+    import torch
+
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if dtype == "float" and not value.is_floating_point():
+        raise TypeError(f"{name} must be floating point, got {value.dtype}")
+    if dtype == "int" and (value.is_floating_point() or value.is_complex()
+                           or value.dtype == torch.bool):
+        raise TypeError(f"{name} must hold integers (indices), got dtype {value.dtype}")
+    if ndim is not None and value.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {tuple(value.shape)}")
+    if (not value.is_cpu and (hot or value.is_meta)) or value.numel() == 0:
+        return value
+    v = value.detach() if value.requires_grad else value  # reading values builds no graph
+    if finite and v.is_floating_point() and not math.isfinite(v.sum().item()):
+        # the sum is finite when every value is (one reduction); otherwise count exactly (a sum
+        # of large finite values can overflow, and infinities may be allowed)
+        bad = {"NaN": int(v.isnan().sum())}
+        if "+inf" not in allow:
+            bad["+inf"] = int(v.isposinf().sum())
+        if "-inf" not in allow:
+            bad["-inf"] = int(v.isneginf().sum())
+        if any(bad.values()):
+            if len(bad) == 3:
+                raise ValueError(f"{name} must be finite, got {sum(bad.values())} NaN/inf "
+                                 "value(s)")
+            raise ValueError(f"{name} must not hold {' or '.join(bad)}, got "
+                             + ", ".join(f"{n} {k}" for k, n in bad.items() if n)
+                             + " value(s)")
+    if low is not None or high is not None:
+        lo, hi = v.min().item(), v.max().item()
+        if (low is not None and lo < low) or (high is not None and hi > high):
+            lo_s = "-inf" if low is None else f"{low:g}"
+            hi_s = "inf" if high is None else f"{high:g}"
+            raise ValueError(f"{name} must be in [{lo_s}, {hi_s}], got values from {lo:g} to "
+                             f"{hi:g}")
+    return value

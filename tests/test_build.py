@@ -245,6 +245,7 @@ def test_check_reports_missing_and_orphaned_notebooks(course):
     assert "no source" in reasons["99_orphan.ipynb"]
 
 
+@pytest.mark.slow  # starts the authoring tool
 def test_cli_check_exits_nonzero_and_names_the_cell(course):
     build.build(course / "solutions", course / "notebooks", url=None)
     path = course / "notebooks" / "01_demo.ipynb"

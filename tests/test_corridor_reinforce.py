@@ -102,6 +102,7 @@ def test_dropping_earlier_rewards_lowers_the_variance():
     assert runs.grads[:, 0, 1].var() < 0.8 * runs.grads_whole[:, 0, 1].var()
 
 
+@pytest.mark.slow  # trains 100s of runs
 def test_learning_curves_reach_near_the_optimum_with_the_books_step_sizes():
     curves = cr.learning_curves(n_runs=50, n_episodes=1000, seed=0)
     assert curves.shape == (3, 50, 1000)
@@ -191,6 +192,7 @@ def test_a_fixed_baseline_keeps_the_estimate_unbiased_and_lowers_its_variance(ga
     assert based.var() < 0.8 * plain.var()
 
 
+@pytest.mark.slow  # trains 100s of runs
 def test_figure_13_2_the_baseline_reaches_near_v_star_much_faster():
     _, v_star = exact.optimum()
     plain = cr.learning_curves([cr.FIGURE_13_2_STEP_SIZE], n_runs=40, seed=0)[0]
@@ -206,6 +208,7 @@ def test_figure_13_2_the_baseline_reaches_near_v_star_much_faster():
     assert based[:, -100:].mean() < v_star + 0.5  # nobody beats the optimum (up to noise)
 
 
+@pytest.mark.slow  # trains 100s of runs
 def test_the_baseline_w_converges_to_the_visit_weighted_value_not_v_s0():
     # policy fixed (α_θ = 0): the time average of w equals that of the returns G_t it is fitted
     # to, Σ_s η(s) v(s) / Σ_s η(s) with η the expected visits, above v(s0) in the corridor
@@ -229,29 +232,6 @@ def test_gradient_estimates_without_gamma_t_match_the_exact_expected_update():
     assert abs(g.mean() - exact.grad_J(theta, 0.9)[1]) > 10 * se  # the bias of dropping γ^t
 
 
-def test_simulate_names_bad_arguments():
-    with pytest.raises(ValueError, match="alphas"):
-        cr.simulate([0.0, 0.0], [-1.0], 1)
-    with pytest.raises(ValueError, match="n_episodes"):
-        cr.simulate([0.0, 0.0], [0.1], 0)
-    with pytest.raises(ValueError, match="gamma"):
-        cr.simulate([0.0, 0.0], [0.1], 1, gamma=1.5)
-    with pytest.raises(ValueError, match="n_runs"):
-        cr.learning_curves(n_runs=0)
-    with pytest.raises(ValueError, match="step_sizes"):
-        cr.learning_curves(step_sizes=[0.1, -0.1])
-    with pytest.raises(ValueError, match="theta0"):
-        cr.simulate([0.0, 0.0, 0.0], [0.1, 0.1], 1)
-    with pytest.raises(ValueError, match="theta"):
-        cr.gradient_estimates([0.0], 10)
-    with pytest.raises(ValueError, match="theta"):
-        cr.episode_update([0.0, 0.0, 1.0], [0], [-1.0], 0.1)
-    with pytest.raises(ValueError, match="actions"):
-        cr.episode_update([0.0, 0.0], [0, 2], [-1.0, -1.0], 0.1)
-    with pytest.raises(ValueError, match="alpha"):
-        cr.episode_update([0.0, 0.0], [0, 1], [-1.0, -1.0], -0.1)
-
-
 GOOD_UPDATE = dict(theta=[0.0, 0.0], actions=[0, 1], rewards=[-1.0, -1.0], alpha=0.1)
 
 
@@ -267,6 +247,7 @@ GOOD_UPDATE = dict(theta=[0.0, 0.0], actions=[0, 1], rewards=[-1.0, -1.0], alpha
     (dict(theta=[np.inf, 0.0]), ValueError, "theta must be finite"),
     (dict(theta=[0.0, 0.0, 0.0]), ValueError, "theta must have shape"),
     (dict(alpha=np.nan), ValueError, "alpha must be finite"),
+    (dict(alpha=-0.1), ValueError, r"alpha must be in \[0, inf\]"),
     (dict(alpha="0.1"), TypeError, "alpha must be a real number"),
     (dict(gamma=1.5), ValueError, "gamma must be in"),
     (dict(gamma=True), TypeError, "gamma must be a real number"),
@@ -287,6 +268,9 @@ def test_episode_update_with_baseline_refuses_bad_w_and_alpha_w():
 @pytest.mark.parametrize("kwargs, error, words", [
     (dict(alphas=[0.1, np.nan]), ValueError, "alphas must be finite"),
     (dict(alphas=[]), ValueError, "alphas must hold at least one"),
+    (dict(alphas=[-1.0]), ValueError, "alphas must be >= 0"),
+    (dict(theta0=[0.0, 0.0, 0.0]), ValueError, r"theta0 must have shape \(2,\)"),
+    (dict(n_episodes=0), ValueError, r"n_episodes must be an integer in \[1, inf\]"),
     (dict(theta0=[np.nan, 0.0]), ValueError, "theta0 must be finite"),
     (dict(n_episodes=2.5), TypeError, "n_episodes must be an integer"),
     (dict(n_episodes=True), TypeError, "n_episodes must be an integer"),
@@ -310,6 +294,12 @@ def test_learning_curves_and_gradient_estimates_refuse_bad_input_by_name():
         cr.learning_curves(step_sizes=[np.nan])
     with pytest.raises(TypeError, match="n_runs must be an integer"):
         cr.learning_curves(n_runs=2.0)
+    with pytest.raises(ValueError, match=r"n_runs must be an integer in \[1, inf\]"):
+        cr.learning_curves(n_runs=0)
+    with pytest.raises(ValueError, match="step_sizes must be positive numbers"):
+        cr.learning_curves(step_sizes=[0.1, -0.1])
+    with pytest.raises(ValueError, match=r"theta must have shape \(2,\)"):
+        cr.gradient_estimates([0.0], 10)
     with pytest.raises(TypeError, match="n must be an integer"):
         cr.gradient_estimates([0.0, 0.0], 10.0)
     with pytest.raises(ValueError, match="baseline must be finite"):

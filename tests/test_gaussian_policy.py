@@ -143,12 +143,8 @@ def test_bad_input_errors():
         policy.log_prob(torch.zeros(5, 3), torch.zeros(5))
     with pytest.raises(ValueError, match="act_dim"):
         gp.GaussianPolicy(3, 0)
-    with pytest.raises(ValueError, match="scale must be positive"):
+    with pytest.raises(ValueError, match=r"scale must be in \(0, inf\]"):
         gp.tanh_log_det_jacobian(torch.zeros(1, 1), scale=0.0)
-    with pytest.raises(ValueError, match="num_envs"):
-        gt.Config(num_envs=0)
-    with pytest.raises(ValueError, match="gamma"):
-        gt.Config(gamma=1.5)
 
 
 # -- the trainer's pieces -------------------------------------------------------------------
@@ -220,6 +216,7 @@ def test_torch_and_gymnasium_evaluations_agree():
     assert gap < 4 * math.hypot(ours.std().item() / math.sqrt(200), theirs.std() / 10)
 
 
+@pytest.mark.slow  # trains
 def test_training_stops_at_target_plus_margin():
     early = gt.train(num_envs=8, hidden=(8,), eval_every=1, eval_episodes=4, target=-1e9,
                      stop_margin=0.0, seed=1, device="cpu")

@@ -260,6 +260,7 @@ def test_total_time_limit_still_reports_every_exercise(tmp_path):
     assert all("total time limit of 3 s" in e["feedback"] for e in doc["exercises"])
 
 
+@pytest.mark.slow  # starts the grader
 @pytest.mark.parametrize("content, suffix, message", [
     ("just text", ".txt", "not a notebook (expected a .ipynb file)"),
     ("{not json", ".ipynb", "not a readable Jupyter notebook"),
@@ -278,6 +279,7 @@ def test_a_file_that_is_not_a_course_notebook_is_refused(tmp_path, content, suff
     assert json.loads(out.stdout) == []  # no reports, but still one JSON document
 
 
+@pytest.mark.slow  # starts the grader
 def test_missing_path_and_bad_options_are_refused(tmp_path):
     out = run_grade(tmp_path / "nope.ipynb")
     assert out.returncode == 2 and "no such file or folder" in out.stderr

@@ -489,6 +489,7 @@ def test_tampering_is_noted_and_flagged_for_review(attacked):
     assert "honest_solved" not in flagged
 
 
+@pytest.mark.slow  # starts the grader
 def test_without_a_sandbox_the_grader_refuses_unless_told(tmp_path):
     env = {**os.environ, "PATH": str(tmp_path)}  # no bwrap on it
     nb = ROOT / "notebooks" / "00_start_here.ipynb"

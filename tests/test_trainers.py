@@ -26,6 +26,7 @@ def short(module, **kw):
     return module.train(**{**SHORT[module], "device": "cpu", **kw})
 
 
+@pytest.mark.slow  # trains
 @pytest.mark.parametrize("module", TRAINERS, ids=IDS)
 def test_one_history_type_with_consistent_fields(module):
     h = short(module, seed=3)
@@ -42,6 +43,7 @@ def test_one_history_type_with_consistent_fields(module):
     assert summary["env_steps"] == h.total_env_steps and summary["seed"] == 3
 
 
+@pytest.mark.slow  # trains
 @pytest.mark.parametrize("module", TRAINERS, ids=IDS)
 def test_reproducible_and_leaves_the_global_rngs_alone(module):
     random.seed(5)
@@ -84,10 +86,7 @@ def test_config_accepts_numpy_integers_and_train_rejects_unknown_settings(module
         module.train("CartPole-v1")
 
 
-def test_defaults_differ_where_the_trainers_differ():
-    assert numpy_trainer.Config().num_envs == 16 and torch_trainer.Config().num_envs == 24
-    g = gaussian_trainer.Config()
-    assert g.env_id == "Pendulum-v1" and g.eval_every == 5 and g.stop_margin == 20
+def test_each_trainers_config_refuses_what_its_trainer_cannot_run():
     with pytest.raises(ValueError, match="hidden must hold one width"):
         numpy_trainer.Config(hidden=(8, 8))
     with pytest.raises(ValueError, match="env_id must be 'Pendulum-v1'"):
@@ -102,6 +101,7 @@ def test_cartpole_trainers_need_a_discrete_action_space(module):
         module.train(env_id="Pendulum-v1", max_env_steps=10)
 
 
+@pytest.mark.slow  # trains
 def test_devices():
     assert short(torch_trainer, device=torch.device("cpu")).policy.net[0].weight.device.type \
         == "cpu"
@@ -114,6 +114,7 @@ def test_devices():
         numpy_trainer.train(device="gpu")
 
 
+@pytest.mark.slow  # trains
 def test_an_easy_target_is_evaluated_solved_and_stops():
     # a random policy's mean return on CartPole is about 22: the first batch triggers an
     # evaluation (actions sampled), which reaches 15, and training stops there
@@ -124,6 +125,7 @@ def test_an_easy_target_is_evaluated_solved_and_stops():
         assert h.evaluations[-1][1] >= 15 and h.solved_wall_s <= h.wall_s[-1] + 1e-9
 
 
+@pytest.mark.slow  # trains
 def test_gaussian_evaluates_every_eval_every_updates_and_records_sigma():
     h = short(gaussian_trainer, max_env_steps=4 * 8 * 200, eval_every=2, target=-1e9,
               stop_margin=1e12)

@@ -71,3 +71,69 @@ def test_choice():
     assert validate.choice("kind", "a", ("a", "b")) == "a"
     with pytest.raises(ValueError, match="kind must be one of 'a', 'b'; got 'c'"):
         validate.choice("kind", "c", ("a", "b"))
+
+
+def test_sizes_are_positive_integers_never_truncated():
+    assert validate.sizes("hidden", [np.int64(64), 32]) == (64, 32)
+    assert validate.sizes("hidden", ()) == ()
+    for bad, kind in ((64, TypeError), ("64", TypeError), ((64.0,), TypeError),
+                      ((64.5,), TypeError), ((True,), TypeError), ((0,), ValueError),
+                      (np.array([64]), TypeError)):
+        with pytest.raises(kind, match="hidden must be a tuple of positive integers"):
+            validate.sizes("hidden", bad)
+    with pytest.raises(ValueError, match=r"sizes must be a tuple of at least 2 positive "
+                                         r"integers, got \(4,\)"):
+        validate.sizes("sizes", (4,), min_len=2)
+    with pytest.raises(TypeError, match=r"hidden must be a tuple of positive integers, got 64$"):
+        validate.sizes("hidden", 64)
+
+
+def test_flag_and_options():
+    assert validate.flag("greedy", np.True_) is True
+    with pytest.raises(TypeError, match="greedy must be True or False, got int 1"):
+        validate.flag("greedy", 1)
+    assert validate.options("options", None, ("x_init",)) == {}
+    assert validate.options("options", {"x_init": 1.0}, ("x_init",)) == {"x_init": 1.0}
+    with pytest.raises(ValueError, match=r"options has unknown key\(s\) 'x_int'; accepted: "
+                                         r"'x_init'"):
+        validate.options("options", {"x_int": 1.0}, ("x_init",))
+    with pytest.raises(ValueError, match="none are accepted"):
+        validate.options("options", {"start": 1}, ())
+    with pytest.raises(TypeError, match="options must be None or a dict"):
+        validate.options("options", [("x_init", 1.0)], ("x_init",))
+
+
+def test_tensor_kinds_and_values():
+    t = torch.tensor([1.0, 2.0])
+    assert validate.tensor("x", t, dtype="float", finite=True) is t  # no copy
+    with pytest.raises(TypeError, match=r"x must be a torch\.Tensor, got ndarray"):
+        validate.tensor("x", np.zeros(2))
+    with pytest.raises(TypeError, match=r"actions must hold integers \(indices\), got dtype "
+                                        r"torch\.bool"):
+        validate.tensor("actions", torch.tensor([True]), dtype="int")
+    with pytest.raises(TypeError, match="x must be floating point"):
+        validate.tensor("x", torch.tensor([1]), dtype="float")
+    with pytest.raises(ValueError, match="x must be finite, got 2 NaN/inf"):
+        validate.tensor("x", torch.tensor([float("nan"), float("inf"), 0.0]), finite=True)
+    logits = torch.tensor([0.0, -float("inf")])
+    assert validate.tensor("logits", logits, finite=True, allow=("-inf",)) is logits
+    with pytest.raises(ValueError, match=r"logits must not hold NaN or \+inf, got 1 \+inf"):
+        validate.tensor("logits", -logits, finite=True, allow=("-inf",))
+    both = ("+inf", "-inf")
+    with pytest.raises(ValueError, match="u must not hold NaN, got 1 NaN"):
+        validate.tensor("u", torch.tensor([float("nan"), float("inf")]), finite=True, allow=both)
+    with pytest.raises(ValueError, match=r"a must be in \[0, 1\], got values from 0 to 2"):
+        validate.tensor("a", torch.tensor([0, 2]), low=0, high=1)
+
+
+def test_tensor_sums_that_overflow_are_not_mistaken_for_inf():
+    big = torch.full((4,), 3e38)  # float32: the sum overflows, every value is finite
+    assert validate.tensor("x", big, finite=True) is big
+
+
+def test_tensor_values_are_not_read_where_there_are_none_or_it_would_wait():
+    nan = torch.full((2,), float("nan"), device="meta")
+    assert validate.tensor("x", nan, finite=True) is nan  # meta: shapes only
+    cpu_nan = torch.full((2,), float("nan"))
+    with pytest.raises(ValueError, match="x must be finite"):
+        validate.tensor("x", cpu_nan, finite=True, hot=True)  # the CPU checks hot calls too

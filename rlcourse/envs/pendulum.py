@@ -108,6 +108,7 @@ class BatchedPendulum:
         if value.shape != (self.num_envs, 2):
             raise ValueError(f"state must have shape ({self.num_envs}, 2) holding [theta, "
                              f"theta_dot] per env, got {tuple(value.shape)}")
+        validate.tensor("state", value, finite=True)
         self._th, self._thdot = value[:, 0].clone(), value[:, 1].clone()
         self._needs_reset = False
 
@@ -121,6 +122,7 @@ class BatchedPendulum:
         if value.shape != (self.num_envs,) or value.is_floating_point():
             raise ValueError(f"elapsed_steps must be an integer tensor of shape "
                              f"({self.num_envs},), got {value.dtype} {tuple(value.shape)}")
+        validate.tensor("elapsed_steps", value, dtype="int")
         if bool((value < 0).any()) or bool((value >= self.max_episode_steps).any()):
             raise ValueError(f"elapsed_steps must lie in [0, {self.max_episode_steps})")
         self._elapsed = value.to(torch.int64).clone()
@@ -133,7 +135,8 @@ class BatchedPendulum:
         Args:
             seed: seeds this env's torch generator (same seed, same starts, same device).
             options: like Pendulum-v1, ``{"x_init": float, "y_init": float}`` replace the
-                bounds π and 1 of the starting angle and speed.
+                bounds π and 1 of the starting angle and speed; any other key is refused
+                (gymnasium's Pendulum-v1 ignores it, a misspelt bound with it).
 
         Returns:
             ``(obs, info)``: obs of shape (N, 3) and dtype ``self.dtype``; info is ``{}``.
@@ -142,6 +145,7 @@ class BatchedPendulum:
             seed = validate.integer("seed", seed, low=0)
             if self._generator is not None:
                 self._generator.manual_seed(int(seed))
+        options = validate.options("options", options, ("x_init", "y_init"))
         high = self._high
         if options:
             x = validate.number("options['x_init']", options.get("x_init", math.pi))
@@ -157,7 +161,10 @@ class BatchedPendulum:
         """Apply one torque per env (clipped to [-2, 2]) and advance every env by Δt = 0.05 s.
 
         Args:
-            actions: shape (N, 1) or (N,), floating point, on ``self.device``.
+            actions: shape (N, 1) or (N,), floating point, on ``self.device``; ±inf is a torque
+                beyond the bound (clipped, as gymnasium does), NaN is refused (on the CPU: on an
+                accelerator the check would wait for the device at every step, and a NaN state
+                shows as NaN observations and rewards).
 
         Returns:
             ``(obs, rewards, terminated, truncated, info)`` with shapes (N, 3), (N,), (N,), (N,);
@@ -222,6 +229,7 @@ class BatchedPendulum:
         elif actions.shape != (self.num_envs,):
             raise ValueError(f"actions must have shape ({self.num_envs}, 1) or "
                              f"({self.num_envs},), got {tuple(actions.shape)}")
+        validate.tensor("actions", actions, finite=True, allow=("+inf", "-inf"), hot=True)
         return actions.to(self.dtype)
 
     def close(self) -> None:

@@ -98,15 +98,16 @@ class ShortCorridorEnv(gymnasium.Env):
     def reset(self, *, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         super().reset(seed=seed)
+        validate.options("options", options, ())  # nothing to choose: every episode starts at S
         self._state = START
         return self._state, {}
 
     def step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
-        if not self.action_space.contains(action):
-            raise ValueError(f"action must be 0 (left) or 1 (right), got {action!r}")
+        # an integer 0 or 1 (NumPy's too); True, 1.0 or an array are refused, not read as 1
+        action = validate.integer("action", action, low=LEFT, high=RIGHT)
         if self._state == GOAL:
             raise RuntimeError("the episode has terminated: call reset() before step()")
-        self._state = int(NEXT_STATE[self._state, int(action)])
+        self._state = int(NEXT_STATE[self._state, action])
         return self._state, REWARD_PER_STEP, self._state == GOAL, False, {}
 
     def render(self) -> str | None:

@@ -152,8 +152,7 @@ def expected_update(theta: ArrayLike, gamma: float = 1.0,
     that drops γ^t, which is not the gradient of J when γ < 1.
     """
     t, g = _theta(theta), _gamma(gamma)
-    if not isinstance(discount_weighting, (bool, np.bool_)):
-        raise TypeError(f"discount_weighting must be True or False, got {discount_weighting!r}")
+    discount_weighting = validate.flag("discount_weighting", discount_weighting)
     pi = policy(t)
     q = q_values(pi[1], g)
     eta = state_visits(pi[1], g if discount_weighting else 1.0)
