@@ -44,7 +44,9 @@ finished environments take while the others complete their episodes (masked out 
 Each run is a separate process with one torch/BLAS thread, runs go one at a time, interleaved
 per seed (every trainer's seed 0, then every trainer's seed 1, ...), so that a change of the
 machine's load over the session hits all trainers alike; each process warms up (imports, a
-first backward and Adam step, a first environment) before its clock starts. Evaluations use
+first backward and Adam step, a first environment) before its clock starts. Each run reports
+its wall time and its process's CPU time (what it would take on an idle machine: on a shared
+one, wall time also counts the time other processes held the core) and the load average. Evaluations use
 ``rlcourse.rollout.evaluate`` for every course trainer (gymnasium's vectorised CartPole-v1).
 Usage:
 
@@ -91,7 +93,7 @@ def train_per_episode(seed: int, cap_steps: int) -> dict:
 
     from rlcourse import rollout
 
-    start = time.perf_counter()
+    start = _clock()
     torch.manual_seed(seed)
     env = gym.make("CartPole-v1")
     policy = nn.Sequential(nn.Linear(4, 64), nn.Tanh(), nn.Linear(64, 2), nn.Softmax(dim=-1))
@@ -143,7 +145,7 @@ def train_per_episode(seed: int, cap_steps: int) -> dict:
 def train_batched(seed: int, cap_steps: int) -> dict:
     from rlcourse import torch_trainer
 
-    start = time.perf_counter()
+    start = _clock()
     h = torch_trainer.train(seed=seed, max_env_steps=cap_steps, target=TARGET, device="cpu")
     return _result("batched", seed, h.solved, h.solved_at or h.total_env_steps, start)
 
@@ -151,7 +153,7 @@ def train_batched(seed: int, cap_steps: int) -> dict:
 def train_numpy(seed: int, cap_steps: int) -> dict:
     from rlcourse import numpy_trainer
 
-    start = time.perf_counter()
+    start = _clock()
     h = numpy_trainer.train(seed=seed, max_env_steps=cap_steps, target=TARGET)
     return _result("numpy", seed, h.solved, h.solved_at or h.total_env_steps, start)
 
@@ -177,7 +179,7 @@ def train_pytorch_examples(seed: int, cap_steps: int, script: str) -> dict:
     gym.make = lambda *args, **kwargs: CountSteps(make(*args, **kwargs))
     argv, sys.argv = sys.argv, [script, "--seed", str(seed)]
     log = io.StringIO()
-    start = time.perf_counter()
+    start = _clock()
     try:
         with contextlib.redirect_stdout(log):
             runpy.run_path(script, run_name="__main__")
@@ -239,7 +241,7 @@ def train_ablation(trainer: str, seed: int, cap_steps: int) -> dict:
     saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
     for obj, name, value in patches:
         setattr(obj, name, value)
-    start = time.perf_counter()
+    start = _clock()
     try:
         h = torch_trainer.train(seed=seed, max_env_steps=cap_steps, target=TARGET, device="cpu",
                                 **fields)
@@ -305,9 +307,19 @@ def on_policy_fraction(seed: int, cap_steps: int) -> dict:
             "fraction": count["on_policy"] / count["steps"], "solved": h.solved}
 
 
-def _result(trainer: str, seed: int, solved: bool, env_steps: int, start: float) -> dict:
+def _clock() -> tuple[float, float, float]:
+    """Wall clock, this process's CPU time, and the machine's 1-minute load average now."""
+    return time.perf_counter(), time.process_time(), os.getloadavg()[0]
+
+
+def _result(trainer: str, seed: int, solved: bool, env_steps: int,
+            start: tuple[float, float, float]) -> dict:
+    """One run's JSON line. ``cpu_s`` (the process's CPU time) is what the run would take on an
+    idle machine; ``wall_s`` is what it took on this one, whose load average at the start of
+    the run was ``load_1min`` (a busy machine stretches wall time, hardly CPU time)."""
     return {"trainer": trainer, "seed": seed, "solved": bool(solved),
-            "env_steps": int(env_steps), "wall_s": round(time.perf_counter() - start, 3)}
+            "env_steps": int(env_steps), "wall_s": round(time.perf_counter() - start[0], 3),
+            "cpu_s": round(time.process_time() - start[1], 3), "load_1min": round(start[2], 2)}
 
 
 RUNNERS = {"per_episode": train_per_episode, "batched": train_batched, "numpy": train_numpy,
@@ -360,18 +372,21 @@ def table(results: list[dict]) -> str:
         lines.append(f"{r['trainer']:<20} {r['seed']:>4} {'yes' if r['solved'] else 'NO':>6} "
                      f"{r['env_steps']:>10,} {r['wall_s']:>8.2f}")
     lines.append("")
-    lines.append(f"{'trainer':<20} {'solved':>7} {'median env steps':>17} {'median wall s':>14}")
-    medians = {}
+    lines.append(f"{'trainer':<20} {'solved':>7} {'median env steps':>17} {'median wall s':>14} "
+                 f"{'median cpu s':>13}")
+    medians, cpu_medians = {}, {}
     for name in TRAINERS:
         runs = [r for r in results if r["trainer"] == name]
         if not runs:
             continue
         steps, wall = median_or_none(runs, "env_steps"), median_or_none(runs, "wall_s")
-        medians[name] = wall
+        cpu = median_or_none(runs, "cpu_s") if all("cpu_s" in r for r in runs) else None
+        medians[name], cpu_medians[name] = wall, cpu
         solved = sum(r["solved"] for r in runs)
         lines.append(f"{name:<20} {solved:>3}/{len(runs):<3} "
                      f"{f'{steps:,.0f}' if steps is not None else 'unsolved':>17} "
-                     f"{f'{wall:.2f}' if wall is not None else 'unsolved':>14}")
+                     f"{f'{wall:.2f}' if wall is not None else 'unsolved':>14} "
+                     f"{f'{cpu:.2f}' if cpu is not None else '-':>13}")
     if medians.get("batched"):
         lines.append("")
         for name in ("pytorch_examples", "per_episode", *ABLATIONS):
@@ -381,8 +396,11 @@ def table(results: list[dict]) -> str:
                 lines.append(f"{name} did not solve most seeds within the cap: its median wall "
                              "time is a lower bound of >= the cap's time")
             else:
+                cpu = ""
+                if cpu_medians.get(name) and cpu_medians.get("batched"):
+                    cpu = f" (CPU time {cpu_medians[name] / cpu_medians['batched']:.1f}x)"
                 lines.append(f"median wall time, {name} / batched: "
-                             f"{medians[name] / medians['batched']:.1f}x")
+                             f"{medians[name] / medians['batched']:.1f}x{cpu}")
     return "\n".join(lines)
 
 

@@ -45,7 +45,7 @@ def test_json_lines_of_capped_runs(trainer):
                          check=True, timeout=120)
     (line,) = out.stdout.strip().splitlines()
     r = json.loads(line)
-    assert set(r) == {"trainer", "seed", "solved", "env_steps", "wall_s"}
+    assert set(r) == {"trainer", "seed", "solved", "env_steps", "wall_s", "cpu_s", "load_1min"}
     assert r["trainer"] == trainer and r["seed"] == 0 and r["solved"] is False
     assert r["env_steps"] >= 1500 and r["wall_s"] > 0
 
