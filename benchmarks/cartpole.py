@@ -20,7 +20,7 @@ Trainers:
   batched      (b) rlcourse.torch_trainer.train (03_torch_cross_entropy) with its defaults: 24
                environments in gymnasium's vectorised CartPole-v1, one episode each per update
                (on-policy: every step sampled by the policy being updated), one forward pass per
-               vector step (``CategoricalPolicy.act``: torch.multinomial on the softmax), one
+               vector step (``CategoricalPolicy.act``: Gumbel-max sampling in torch), one
                forward and one backward pass per batch, normalised advantages, Adam lr 7e-2 (24
                and 7e-2 were chosen on seeds 100-119, not on the seeds 0-4 reported by default);
   numpy        (c) rlcourse.numpy_trainer.train (02_numpy_backprop): 16 copies of CartPole-v1

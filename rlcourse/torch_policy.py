@@ -55,12 +55,14 @@ class CategoricalPolicy(nn.Module):
         """Sample one action per row of ``obs`` (N, obs_dim), NumPy in and out: shape (N,).
 
         This is the ``policy`` a rollout collector calls once per vector step: one forward pass
-        for all N environments, no gradient. The actions are drawn from π = softmax(f_θ(s)) by
-        ``torch.multinomial``, which is what ``Categorical(logits=z).sample()`` calls, here with
-        the caller's ``generator`` (on the policy's device; None: torch's global generator),
-        which ``Categorical.sample`` cannot take. ``greedy=True`` takes the most probable action
-        instead. Logits that are NaN, or +inf, raise a ValueError that counts the rows: no
-        distribution is defined there (argmax would return action 0 without a word).
+        for all N environments, no gradient. Actions are drawn from softmax(f_θ(s)) with the
+        Gumbel-max trick, argmax_a (z_a − log E_a) with E_a ~ Exp(1) drawn from ``generator``
+        (on the policy's device; None: torch's global generator), which ``Categorical.sample``
+        cannot take. It is the draw ``torch.multinomial`` makes for one sample, argmax_a p_a/E_a
+        with the same E_a (``Categorical(logits=z).sample()`` calls it), without its softmax and
+        checks, which for a few dozen rows cost more than the draw. ``greedy=True`` takes the
+        most probable action instead. NaN logits raise a ValueError that counts the rows (argmax
+        would return action 0 without a word).
         """
         if not isinstance(obs, torch.Tensor):
             obs = np.asarray(obs)
@@ -69,27 +71,20 @@ class CategoricalPolicy(nn.Module):
         first = self.net[0].weight
         with torch.no_grad():
             logits = self(torch.as_tensor(obs, dtype=first.dtype, device=first.device))
-            if not torch.isfinite(logits).all():  # one test per call; rows counted on failure
-                _refuse_undefined(logits)
-            if greedy:
-                return logits.argmax(-1).cpu().numpy()
-            probs = torch.softmax(logits, dim=-1)
-            return torch.multinomial(probs, 1, generator=generator)[:, 0].cpu().numpy()
+            if logits.isnan().any():  # one test per call; the rows are counted on failure
+                _refuse_nan(logits)
+            if not greedy:
+                noise = torch.empty_like(logits).exponential_(generator=generator)
+                logits = logits - noise.log()
+            return logits.argmax(-1).cpu().numpy()
 
 
-def _refuse_undefined(logits: torch.Tensor) -> None:
-    """No action can be drawn from NaN logits, nor from a logit of +inf (its softmax is inf/inf);
-    −inf is fine: that action has probability 0."""
-    n = logits.shape[0]
-    nan = int(logits.isnan().any(-1).sum())
-    if nan:
-        raise ValueError(f"the policy's logits hold NaN for {nan} of {n} observations: NaN in "
-                         "those observations or in the weights (a diverged update?); no action "
-                         "can be sampled")
-    inf = int(logits.isposinf().any(-1).sum())
-    if inf:
-        raise ValueError(f"the policy's logits hold +inf for {inf} of {n} observations: softmax "
-                         "is undefined there (a diverged update?); no action can be sampled")
+def _refuse_nan(logits: torch.Tensor) -> None:
+    """No action can be drawn from NaN logits (argmax would quietly return action 0)."""
+    rows = int(logits.isnan().any(-1).sum())
+    raise ValueError(f"the policy's logits hold NaN for {rows} of {logits.shape[0]} observations: "
+                     "NaN in those observations or in the weights (a diverged update?); no "
+                     "action can be sampled")
 
 
 class ValueNet(nn.Module):
