@@ -1,8 +1,10 @@
 r"""REINFORCE with a Gaussian policy on the batched torch Pendulum (04_gaussian_policies_gpu).
 
-:func:`train` is the loop notebook 04 shows in its cell tagged ``reinforce-loop`` (a test holds
-the two to the same parameters after the same updates). Everything (policy, environments,
-rollouts, returns, update) lives on one device. Every update, read top to bottom:
+:func:`train` runs :func:`_loop`, whose lines between the markers ``on the page`` and
+``end of the page`` are notebook 04's cell tagged ``reinforce-loop``: the build copies them
+there (``python -m rlcourse_authoring build``; ``build --check`` fails when the cell is stale).
+Everything (policy, environments, rollouts, returns, update) lives on one device. Every update,
+read top to bottom:
 
 1. **collect** one 200-step episode in each of N Pendulums (:func:`collect`), a ~ N(μθ(s), σ²)
    sampled by the current policy with an explicit generator, no graph kept: on-policy;
@@ -164,12 +166,12 @@ def train(config: Config | None = None, *, device: torch.device | str | None = N
 
 
 def _loop(config, device, bar, callback) -> History:
-    # --- the loop of notebook 04's cell "reinforce-loop": keep the two identical -------------
+    # --- on the page: notebook 04's loop cell is these lines (the build copies them) -------
     cfg = config
     gen = torch.Generator(device).manual_seed(cfg.seed)  # every action draw of training
     env = pendulum.BatchedPendulum(cfg.num_envs, device=device)
     env.reset(seed=cfg.seed)
-    policy = make_policy(cfg, device)
+    policy = make_policy(cfg, device)  # initial weights drawn from cfg.seed
     optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
     history = trainer.History(policy, cfg)
     while not history.done:
@@ -189,7 +191,7 @@ def _loop(config, device, bar, callback) -> History:
         if history.evaluation_due():
             scores = evaluate(policy, cfg.eval_episodes, history.evaluation_seed())
             history.record_evaluation(scores.mean())
-        # ------------------------------------------------------------------------------------
+        # --- end of the page --------------------------------------------------------------
         bar.update(rewards.numel())
         if history.evaluations:
             bar.set_postfix(eval=f"{history.evaluations[-1][1]:.0f}",

@@ -12,8 +12,6 @@ Minimising L ascends J: ∇L = −ĝ, the REINFORCE gradient estimate.
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -71,107 +69,35 @@ class CategoricalPolicy(nn.Module):
         """Sample one action per row of ``obs`` (N, obs_dim), NumPy in and out: shape (N,).
 
         This is the ``policy`` a rollout collector calls once per vector step: one forward pass
-        for all N environments, no gradient. Actions are drawn from softmax(f_θ(s)) with the
-        Gumbel-max trick, argmax_a (z_a − log E_a) with E_a ~ Exp(1) drawn from ``generator``
-        (on the policy's device; None: torch's global generator): the same distribution as
-        ``Categorical(logits=z).sample()`` (whose ``torch.multinomial`` draws one sample the same
-        way, after a softmax and checks that cost more than the draw for a handful of rows).
-        ``greedy=True`` takes the most probable action instead. NaN logits raise a ValueError
-        (argmax would return action 0 without a word).
-
-        On the CPU, f_θ runs in NumPy on views of the parameters (no copy: an optimiser step
-        is seen at once), because for a dozen rows torch's overhead per operation costs more
-        than the arithmetic; a network with other layers, hooks or another ``forward`` runs
-        through torch as usual.
+        for all N environments, no gradient. Actions are drawn from π = softmax(f_θ(s)) by
+        ``torch.multinomial`` with the caller's ``generator`` (on the policy's device; None:
+        torch's global generator): ``Categorical(logits=z).sample()`` draws the same way but
+        cannot take a generator. ``greedy=True`` takes the most probable action instead. NaN or
+        +inf logits raise a ValueError that counts the rows (no action can be drawn from them);
+        a −inf logit is an action never drawn.
         """
         if not isinstance(obs, torch.Tensor):
             obs = np.asarray(obs)
         if obs.ndim != 2 or obs.shape[1] != self.obs_dim:
             raise ValueError(f"obs must have shape (N, {self.obs_dim}), got {tuple(obs.shape)}")
-        layers = None if isinstance(obs, torch.Tensor) else self._numpy_layers()
-        if layers is not None:
-            z = np.asarray(obs, dtype=layers[0][0].dtype)
-            for weight, bias, tanh in layers:
-                z = z @ weight.T + bias
-                if tanh:
-                    np.tanh(z, out=z)
-            if np.isnan(z.sum()):  # one cheap test per call; rows counted only on failure
-                _refuse_nan(np.isnan(z).any(axis=-1))
-            if not greedy:
-                noise = torch.empty(z.shape, dtype=torch.float64).exponential_(
-                    generator=generator).numpy()
-                z = z - np.log(noise)
-            return z.argmax(-1)
         first = self.net[0].weight
         with torch.no_grad():
             logits = self(torch.as_tensor(obs, dtype=first.dtype, device=first.device))
-            _refuse_nan(logits.isnan().any(-1).cpu().numpy())
-            if not greedy:
-                noise = torch.empty_like(logits).exponential_(generator=generator)
-                logits = logits - noise.log()
-            return logits.argmax(-1).cpu().numpy()
-
-    def _numpy_layers(self) -> list[tuple[np.ndarray, np.ndarray, bool]] | None:
-        """``(weight, bias, tanh after)`` per Linear layer as NumPy views of the parameters, or
-        None where that would not be this module's forward pass on the CPU."""
-        net = self.net
-        modules = tuple(net._modules.values())
-        # A view stays valid while its parameter keeps its storage, shape and strides (in-place
-        # updates, as every optimiser and load_state_dict make, are seen through it); any other
-        # change of a parameter or of a layer builds new views.
-        key = (modules, tuple(type(m) for m in modules),
-               tuple(None if p is None else (p.data_ptr(), p.shape, p.stride(), p.dtype)
-                     for m in modules for p in m._parameters.values()))
-        cached = _VIEWS.get(self)
-        if cached is None or cached[0] != key:
-            cached = _VIEWS[self] = (key, _views(modules))
-        if (cached[1] is None or not _plain_forward(self, net, modules)
-                or _hooked(self, net, *modules)):
-            return None
-        return cached[1]
+            bad = logits.isnan() | (logits == float("inf"))
+            if bad.any():  # one test per call; the rows are counted on failure
+                _refuse_nan(bad)
+            if greedy:
+                return logits.argmax(-1).cpu().numpy()
+            probs = torch.softmax(logits, dim=-1)
+            return torch.multinomial(probs, 1, generator=generator).squeeze(1).cpu().numpy()
 
 
-# policy -> (key, views); kept outside the module so that copies and saved state never hold them
-_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _views(modules) -> list[tuple[np.ndarray, np.ndarray, bool]] | None:
-    views: list[tuple[np.ndarray, np.ndarray, bool]] = []
-    for m in modules:
-        weight, bias = m._parameters.get("weight"), m._parameters.get("bias")
-        if (type(m) is nn.Linear and weight is not None and bias is not None
-                and weight.device.type == "cpu" and weight.dtype in (torch.float32, torch.float64)
-                and bias.dtype == weight.dtype):
-            views.append((weight.detach().numpy(), bias.detach().numpy(), False))
-        elif type(m) is nn.Tanh and views and not views[-1][2]:
-            views[-1] = (*views[-1][:2], True)
-        else:
-            return None
-    return views or None
-
-
-def _plain_forward(policy: nn.Module, net: nn.Module, modules) -> bool:
-    """Whether ``policy(x)`` is ``net``'s layers applied in turn: no ``forward`` replaced, on a
-    class or on an object."""
-    return (type(policy).forward is CategoricalPolicy.forward and type(net) is nn.Sequential
-            and "forward" not in policy.__dict__ and "forward" not in net.__dict__
-            and not any("forward" in m.__dict__ for m in modules))
-
-
-def _refuse_nan(rows: np.ndarray) -> None:
-    """No action can be drawn from NaN logits (argmax would quietly return action 0)."""
-    if rows.any():
-        raise ValueError(f"the policy's logits hold NaN for {int(rows.sum())} of {rows.size} "
-                         "observations: NaN in those observations or in the weights (a diverged "
-                         "update?); no action can be sampled")
-
-
-def _hooked(*modules: nn.Module) -> bool:
-    """Whether forward hooks (the modules' own or global ones) would run."""
-    from torch.nn.modules import module as module_mod
-
-    return bool(module_mod._global_forward_hooks or module_mod._global_forward_pre_hooks
-                or any(m._forward_hooks or m._forward_pre_hooks for m in modules))
+def _refuse_nan(bad: torch.Tensor) -> None:
+    """No action can be drawn from NaN or +inf logits (softmax gives NaN probabilities)."""
+    rows = int(bad.any(-1).sum())
+    raise ValueError(f"the policy's logits hold NaN or +inf for {rows} of {bad.shape[0]} "
+                     "observations: NaN in those observations or in the weights (a diverged "
+                     "update?); no action can be sampled")
 
 
 class ValueNet(nn.Module):

@@ -1,7 +1,9 @@
 r"""Batched REINFORCE in PyTorch on gymnasium's CartPole (03_torch_cross_entropy).
 
-:func:`train` is the loop notebook 03 shows in its cell tagged ``reinforce-loop`` (a test holds
-the two to the same parameters after the same updates). Every update, read top to bottom:
+:func:`train` runs :func:`_loop`, whose lines between the markers ``on the page`` and
+``end of the page`` are notebook 03's cell tagged ``reinforce-loop``: the build copies them
+there (``python -m rlcourse_authoring build``; ``build --check`` fails when the cell is stale).
+Every update, read top to bottom:
 
 1. **collect** one whole episode in each of N environments run side by side
    (``rollout.collect_episodes``), every action sampled by the current policy, one forward pass
@@ -97,10 +99,10 @@ def train(config: Config | None = None, *, device: torch.device | str | None = "
 
 
 def _loop(config, device, envs, bar, callback) -> History:
-    # --- the loop of notebook 03's cell "reinforce-loop": keep the two identical -------------
+    # --- on the page: notebook 03's loop cell is these lines (the build copies them) -------
     cfg = config
     gen = torch.Generator(device).manual_seed(cfg.seed)  # every action draw of training
-    policy = make_policy(envs, cfg, device)
+    policy = make_policy(envs, cfg, device)  # initial weights drawn from cfg.seed
     optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
     history = trainer.History(policy, cfg)
     envs.reset(seed=cfg.seed)
@@ -123,9 +125,10 @@ def _loop(config, device, envs, bar, callback) -> History:
         # 5. Log; evaluate on fresh episodes once the batch's episodes reach the target.
         history.log(batch.env_steps, batch.returns, loss)
         if history.evaluation_due():
-            scores = evaluate(policy, cfg.env_id, cfg.eval_episodes, history.evaluation_seed())
+            seed = history.evaluation_seed()  # fresh episodes and draws of its own
+            scores = evaluate(policy, cfg.env_id, cfg.eval_episodes, seed)
             history.record_evaluation(scores.mean())
-        # ------------------------------------------------------------------------------------
+        # --- end of the page --------------------------------------------------------------
         bar.update(batch.env_steps)
         bar.set_postfix(ret=f"{history.mean_return[-1]:.0f}")
         if callback is not None:

@@ -45,7 +45,7 @@ def test_json_lines_of_capped_runs(trainer):
                          check=True, timeout=120)
     (line,) = out.stdout.strip().splitlines()
     r = json.loads(line)
-    assert set(r) == {"trainer", "seed", "solved", "env_steps", "wall_s"}
+    assert set(r) == {"trainer", "seed", "solved", "env_steps", "wall_s", "cpu_s", "load_1min"}
     assert r["trainer"] == trainer and r["seed"] == 0 and r["solved"] is False
     assert r["env_steps"] >= 1500 and r["wall_s"] > 0
 
@@ -59,3 +59,41 @@ def test_on_policy_fraction_is_measured_and_is_one():
     r = bench.on_policy_fraction(seed=0, cap_steps=1500)
     assert r["updates"] >= 2 and r["steps_in_updates"] >= 12 * 9  # at least 9 steps an episode
     assert r["sampled_by_the_updated_policy"] == r["steps_in_updates"] and r["fraction"] == 1.0
+
+
+FAKE_EXAMPLE = '''import argparse
+import gymnasium as gym
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--seed", type=int)
+args = parser.parse_args()
+env = gym.make("CartPole-v1")
+env.reset(seed=args.seed)
+for _ in range(STEPS):
+    _, _, terminated, truncated, _ = env.step(0)
+    if terminated or truncated:
+        env.reset()
+print(f"Solved! seed {args.seed}")
+'''
+
+
+@pytest.mark.parametrize("steps, cap, solved", [(120, 1000, True), (120, 50, False)])
+def test_pytorch_examples_runs_the_script_by_path_and_counts_its_steps(tmp_path, steps, cap,
+                                                                       solved):
+    script = tmp_path / "reinforce.py"
+    script.write_text(FAKE_EXAMPLE.replace("STEPS", str(steps)))
+    import gymnasium as gym
+
+    make = gym.make
+    r = bench.train_pytorch_examples(3, cap, str(script))
+    assert gym.make is make, "gym.make is restored"
+    assert r["trainer"] == "pytorch_examples" and r["seed"] == 3 and r["solved"] is solved
+    assert r["env_steps"] == min(steps, cap) and r["cpu_s"] >= 0
+    assert len(r["script_sha256"]) == 64 and "running reward" in r["criterion"]
+
+
+def test_pytorch_examples_needs_its_path():
+    with pytest.raises(SystemExit):
+        bench.main(["--trainers", "pytorch_examples"])
+    with pytest.raises(SystemExit):
+        bench.main(["--trainers", "pytorch_examples", "--pytorch-examples", "/no/such/file.py"])

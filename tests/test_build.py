@@ -319,3 +319,131 @@ def test_every_exercise_statement_is_locked(path):
             assert statement.cell_type == "markdown" and meta.get("locked"), (
                 f"{path.name}: the statement before answer cell "
                 f"{cell.metadata['nbgrader']['grade_id']} should be a locked markdown cell")
+
+
+# --- from-package cells: the loop a notebook shows is the package's loop ----------------------
+
+MODULE = '''"""A trainer."""
+import math
+
+from somewhere import helper
+
+LIMIT = 3
+
+
+def evaluate(x):
+    return x
+
+
+def loop(config):
+    setup = 1
+    # --- on the page: the notebook's cell is these lines
+    total = evaluate(config) + LIMIT  # evaluate( in a comment stays as it is: "π"
+    for evaluate_me in range(LIMIT):
+        total += math.floor(helper(evaluate_me)) + config.evaluate(total)
+        # --- end of the page
+        setup += 1
+    return total
+'''
+
+
+def _page_course(tmp_path, source=MODULE):
+    (tmp_path / "pkg").mkdir(exist_ok=True)
+    (tmp_path / "pkg" / "mytrainer.py").write_text(source, encoding="utf-8")
+    cell = new_code_cell("stale text", id="the-loop")
+    cell.metadata["rlcourse"] = {"role": build.PAGE_ROLE, "source": "pkg/mytrainer.py"}
+    (tmp_path / "solutions").mkdir(exist_ok=True)
+    nbformat.write(_nb(new_markdown_cell("# Demo"), cell), tmp_path / "solutions" / "01_demo.ipynb")
+    return tmp_path
+
+
+def test_page_source_is_the_marked_lines_dedented_with_the_modules_names_prefixed(tmp_path):
+    root = _page_course(tmp_path)
+    assert build.page_source("pkg/mytrainer.py", root) == (
+        "# Copied by the build from pkg/mytrainer.py (loop): edit it there.\n"
+        'total = mytrainer.evaluate(config) + mytrainer.LIMIT  # evaluate( in a comment stays as '
+        'it is: "π"\n'
+        "for evaluate_me in range(mytrainer.LIMIT):\n"
+        "    total += math.floor(helper(evaluate_me)) + config.evaluate(total)")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.replace("# --- end of the page", "# the end"), "found 1 and 0"),
+    (lambda s: s.replace("    setup = 1\n", "    setup = 1\n    # --- end of the page\n"),
+     "found 1 and 2"),
+    (lambda s: s.replace("    for evaluate_me", "for evaluate_me"), "indented less"),
+])
+def test_page_source_refuses_unclear_markers(tmp_path, change, message):
+    root = _page_course(tmp_path, change(MODULE))
+    with pytest.raises(ValueError, match=message):
+        build.page_source("pkg/mytrainer.py", root)
+
+
+def test_check_fails_on_a_stale_page_cell_and_build_rewrites_it(tmp_path):
+    root = _page_course(tmp_path)
+    sol, nbs = root / "solutions", root / "notebooks"
+    stale = build.build(sol, nbs, check=True, url=None, root=root)
+    assert any("(id the-loop) is not the current copy of pkg/mytrainer.py" in s.reason
+               for s in stale)
+    build.build(sol, nbs, url=None, root=root)
+    cells = nbformat.read(sol / "01_demo.ipynb", as_version=4).cells
+    assert cells[2].source == build.page_source("pkg/mytrainer.py", root)  # after the Colab cell
+    assert build.build(sol, nbs, check=True, url=None, root=root) == []
+    # the package changes: the copy is stale again
+    (root / "pkg" / "mytrainer.py").write_text(MODULE.replace("LIMIT = 3", "LIMIT = 4")
+                                               .replace("+ LIMIT", "- LIMIT"), encoding="utf-8")
+    assert build.build(sol, nbs, check=True, url=None, root=root)
+
+
+def test_a_page_cell_must_name_its_source(tmp_path):
+    root = _page_course(tmp_path)
+    path = root / "solutions" / "01_demo.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    del nb.cells[1].metadata["rlcourse"]["source"]
+    nbformat.write(nb, path)
+    with pytest.raises(ValueError, match=r"rlcourse\.source names a file"):
+        build.build(root / "solutions", root / "notebooks", check=True, url=None, root=root)
+
+
+def _page_cell(notebook):
+    nb = nbformat.read(ROOT / "solutions" / notebook, as_version=4)
+    (cell,) = [c for c in nb.cells
+               if c.metadata.get("rlcourse", {}).get("role") == build.PAGE_ROLE]
+    return cell
+
+
+@pytest.mark.parametrize("notebook", ["03_torch_cross_entropy.ipynb",
+                                      "04_gaussian_policies_gpu.ipynb"])
+def test_the_page_loop_runs_as_the_package_trainer(notebook):
+    """Run where the notebook runs it (its module's names reachable only through the module,
+    as in the notebook), the copied cell trains as ``train`` does: same steps, losses, weights."""
+    import importlib
+
+    import torch
+
+    from rlcourse import rollout
+
+    cell = _page_cell(notebook)
+    module = importlib.import_module(cell.metadata["rlcourse"]["source"][:-3].replace("/", "."))
+    name = module.__name__.split(".")[-1]
+    if name == "torch_trainer":
+        config = module.Config(seed=3, max_env_steps=2_000, target=None)
+    else:
+        config = module.Config(seed=3, num_envs=16, max_env_steps=4 * 16 * 200, eval_every=2,
+                               eval_episodes=8)
+    own = build._top_level_names(build.ast.parse(Path(module.__file__).read_text()))
+    ns = {k: v for k, v in vars(module).items() if k not in own}
+    ns.update({name: module, "config": config, "device": torch.device("cpu")})
+    if name == "torch_trainer":
+        ns["envs"] = rollout.make_vec(config.env_id, config.num_envs,
+                                      vectorization_mode=rollout.fastest_mode(config.env_id))
+    with torch.random.fork_rng(devices=[]):
+        exec(compile(cell.source, notebook, "exec"), ns)
+    if "envs" in ns:
+        ns["envs"].close()
+    got, want = ns["history"], module.train(config, device="cpu")
+    assert got.env_steps == want.env_steps and got.loss == want.loss
+    assert got.evaluations == want.evaluations and len(want.loss) >= 2
+    for (pname, p), (_, q) in zip(got.policy.named_parameters(), want.policy.named_parameters(),
+                                  strict=True):
+        assert torch.equal(p, q), f"parameter {pname} differs after {len(want.loss)} updates"

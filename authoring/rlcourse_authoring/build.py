@@ -12,6 +12,12 @@ Colab cell, which installs the course's package on Colab and does nothing anywhe
 input is the course's address, ``[project.urls] Repository`` in ``pyproject.toml``; without one,
 the cell says on Colab that no address is set. ``build(check=True)`` reports a solution whose
 first cell is not the current Colab cell.
+
+It also writes every cell whose metadata says ``{"rlcourse": {"role": "from-package",
+"source": "rlcourse/<module>.py"}}``: such a cell is the lines of that file between a comment
+``# --- on the page`` and a comment ``# --- end of the page`` (dedented; a name the module
+defines gets the prefix ``<module>.``), so the REINFORCE loop that notebooks 03 and 04 show is the
+package's loop, one source. ``build(check=True)`` reports such a cell when it is stale.
 """
 
 from __future__ import annotations
@@ -29,8 +35,11 @@ from nbformat import NotebookNode
 RAISES_TAG = "raises-exception"
 STUB = "raise NotImplementedError()"
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+ROOT = PYPROJECT.parent  # the course's repository: what a from-package cell's source is relative to
 # The Colab cell is recognised by its metadata, wherever an author may have moved it.
 COLAB_ROLE = "colab-install"
+PAGE_ROLE = "from-package"
+PAGE_START, PAGE_END = "# --- on the page", "# --- end of the page"
 
 _COLAB_HEADER = """\
 # Colab: install the course's package (on any other machine this cell does nothing).
@@ -108,6 +117,79 @@ def with_colab_cell(nb: NotebookNode, url: str | None) -> NotebookNode:
         raise ValueError(f"another cell already has the id {cell.id!r}: rename it")
     nb.cells = [cell] + [c for c in nb.cells if not _is_colab_cell(c)]
     return nb
+
+
+def page_source(source: str, root: Path = ROOT) -> str:
+    """The text of a from-package cell: the lines of ``root / source`` between the markers
+    ``PAGE_START`` and ``PAGE_END`` (one each, in that order), dedented to the first marker's
+    indentation, every name the module defines at top level prefixed with its module's name
+    (``evaluate(...)`` becomes ``torch_trainer.evaluate(...)``), under a one-line header."""
+    path = Path(root) / source
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.strip().startswith(PAGE_START)]
+    ends = [i for i, line in enumerate(lines) if line.strip().startswith(PAGE_END)]
+    if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
+        raise ValueError(f"{source}: a from-package cell needs one line starting with "
+                         f"{PAGE_START!r} and one later line starting with {PAGE_END!r}; found "
+                         f"{len(starts)} and {len(ends)}")
+    start, end = starts[0], ends[0]
+    indent = lines[start][:len(lines[start]) - len(lines[start].lstrip())]
+    body = lines[start + 1:end]
+    outside = [start + 2 + i for i, line in enumerate(body)
+               if line.strip() and not line.startswith(indent)]
+    if outside:
+        raise ValueError(f"{source}: line {outside[0]} is indented less than {PAGE_START!r}")
+    module = ast.parse(text)
+    function = next((f.name for f in ast.walk(module)
+                     if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+                     and f.lineno <= start + 1 <= f.end_lineno), None)
+    code = _qualify("\n".join(line[len(indent):] for line in body), _top_level_names(module),
+                    Path(source).stem)
+    where = f"{source} ({function})" if function else source
+    return f"# Copied by the build from {where}: edit it there.\n{code}"
+
+
+def _top_level_names(module: ast.Module) -> set[str]:
+    """The functions, classes and variables a module defines (not what it imports)."""
+    names = {s.name for s in module.body
+             if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return names | _assigned_names(module)
+
+
+def _qualify(code: str, names: set[str], module: str) -> str:
+    """``code`` with each read of a name in ``names`` written ``module.name``, unless the code
+    binds that name itself."""
+    tree = ast.parse(code)
+    bound = {n.id for n in ast.walk(tree)
+             if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    hits = sorted(((n.lineno, n.col_offset) for n in ast.walk(tree) if isinstance(n, ast.Name)
+                   and isinstance(n.ctx, ast.Load) and n.id in names - bound), reverse=True)
+    lines = code.split("\n")
+    for lineno, col in hits:  # right to left, so earlier offsets stay valid
+        raw = lines[lineno - 1].encode("utf-8")  # ast's offsets count UTF-8 bytes
+        lines[lineno - 1] = (raw[:col] + f"{module}.".encode() + raw[col:]).decode("utf-8")
+    return "\n".join(lines)
+
+
+def with_page_cells(nb: NotebookNode, root: Path = ROOT) -> tuple[NotebookNode, list[str]]:
+    """``nb`` with every from-package cell rewritten from its source (a new object), and why
+    each rewritten cell was stale. A rewritten cell keeps its outputs until the next execution."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        role = cell.get("metadata", {}).get("rlcourse", {})
+        if role.get("role") != PAGE_ROLE:
+            continue
+        if cell.cell_type != "code" or not isinstance(role.get("source"), str):
+            raise ValueError(f"cell {i} (id {cell.get('id', '?')}) is a {PAGE_ROLE!r} cell: it "
+                             "must be a code cell whose metadata rlcourse.source names a file")
+        want = page_source(role["source"], root)
+        if cell.source != want:
+            problems.append(f"cell {i} (id {cell.get('id', '?')}) is not the current copy of "
+                            f"{role['source']}'s lines between {PAGE_START!r} and {PAGE_END!r}")
+            cell.source = want
+    return nb, problems
 
 
 def student_version(solution: NotebookNode) -> NotebookNode:
@@ -215,12 +297,14 @@ _FROM_PYPROJECT = object()
 
 
 def build(solutions: Path, notebooks: Path, check: bool = False,
-          url: str | object | None = _FROM_PYPROJECT) -> list[Stale]:
+          url: str | object | None = _FROM_PYPROJECT, root: Path = ROOT) -> list[Stale]:
     """Write (or with ``check``, only compare) ``notebooks/NAME`` for every ``solutions/NAME``,
-    after giving each solution its Colab cell (see ``with_colab_cell``).
+    after giving each solution its Colab cell (see ``with_colab_cell``) and its from-package
+    cells (see ``with_page_cells``).
 
     Args:
         url: the course's address for the Colab cell; by default ``course_url()`` (None: unset).
+        root: what the from-package cells' sources are relative to (the course's repository).
 
     Returns:
         The stale notebooks found (with ``check``) or written (without it), solutions included.
@@ -235,12 +319,15 @@ def build(solutions: Path, notebooks: Path, check: bool = False,
         target = notebooks / src.name
         solution = nbformat.read(src, as_version=4)
         problem = colab_cell_problem(solution, url)
+        problems = [problem] if problem else []
         if problem:
             solution = with_colab_cell(solution, url)
+        solution, page_problems = with_page_cells(solution, root)
+        for problem in problems + page_problems:
             stale.append(Stale(src, f"{problem} (the build writes it: run `python -m rlcourse_authoring "
                                     f"build`)" if check else f"{problem}: wrote it"))
-            if not check:
-                src.write_text(dumps(solution), encoding="utf-8")
+        if (problems or page_problems) and not check:
+            src.write_text(dumps(solution), encoding="utf-8")
         expected = student_version(solution)
         text = dumps(expected)
         if target.exists() and target.read_text(encoding="utf-8") == text:
