@@ -65,7 +65,10 @@ notebooks: install ## nbval over solutions/ and notebooks/ only
 	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope $(NBVAL_OPTS) solutions notebooks $(PYTEST_ARGS)
 
 # Authoring: execute solutions/ in place (stored outputs for nbval), then regenerate notebooks/.
-execute: install ## authors: run NB="solutions/NN_x.ipynb ..." in place, then build
+# build first: a cell generated from the package (the loops of 03 and 04) must be current
+# before it runs
+execute: install ## authors: build, run NB="solutions/NN_x.ipynb ..." in place, then build
+	$(PY) -m rlcourse_authoring build
 	$(TEST_ENV) $(PY) -m rlcourse_authoring execute $(NB)
 	$(PY) -m rlcourse_authoring build
 

@@ -71,12 +71,8 @@ class Config:
         self.num_envs = validate.integer("num_envs", self.num_envs, low=1)
         self.lr = validate.number("lr", self.lr, low=0.0, low_open=True)
         self.gamma = validate.number("gamma", self.gamma, low=0.0, high=1.0)
-        if isinstance(self.hidden, (int, np.integer)) and not isinstance(self.hidden, bool):
-            self.hidden = (self.hidden,)
-        if not isinstance(self.hidden, (tuple, list)):
-            raise TypeError(f"hidden must be a tuple of layer widths, got {self.hidden!r}")
-        self.hidden = tuple(validate.integer(f"hidden[{i}]", h, low=1)
-                            for i, h in enumerate(self.hidden))
+        # hidden=64 is refused, as by the policies: (64,) is meant, and says so
+        self.hidden = validate.sizes("hidden", self.hidden)
         validate.choice("advantage", self.advantage, returns.ADVANTAGES)
         if self.advantage == "value_baseline":
             raise ValueError("advantage='value_baseline' needs a learned value network, which "

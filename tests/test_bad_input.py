@@ -34,7 +34,7 @@ from torch.distributions import Normal
 
 from rlcourse import gaussian_policy as gp
 from rlcourse import numpy_policy as npp
-from rlcourse import numpy_trainer, plotting, progress, rollout, runtime
+from rlcourse import numpy_trainer, plotting, progress, rollout, runtime, torch_trainer
 from rlcourse import torch_policy as tp
 from rlcourse.envs import SHORT_CORRIDOR_ID, pendulum, short_corridor
 
@@ -230,6 +230,8 @@ case("sizes", "CategoricalPolicy(hidden=(0,))", lambda: tp.CategoricalPolicy(4, 
 case("sizes", "ValueNet(obs_dim=4.0)", lambda: tp.ValueNet(4.0), TypeError,
      "obs_dim must be an integer")
 case("sizes", "ValueNet(hidden=64)", lambda: tp.ValueNet(4, hidden=64), TypeError, HIDDEN)
+case("sizes", "torch_trainer.Config(hidden=64)", lambda: torch_trainer.Config(hidden=64),
+     TypeError, HIDDEN)
 case("sizes", "ValueNet(hidden=(32.5,))", lambda: tp.ValueNet(4, hidden=(32.5,)), TypeError,
      HIDDEN)
 case("sizes", "GaussianPolicy(obs_dim=3.0)", lambda: gp.GaussianPolicy(3.0, 1), TypeError,
