@@ -16,50 +16,23 @@ except with RLCOURSE_REQUIRE_BROWSER=1 (set by .ci/run), where it fails instead.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
+import chromium
 import labserver
 import pytest
 
 from rlcourse_authoring import lab
 
-CHROMIUM = os.environ.get("RLCOURSE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = (os.environ.get("RLCOURSE_CHROMEDRIVER") or shutil.which("chromedriver")
-                or "/usr/bin/chromedriver")
-HOW_TO_GET_IT = ("this test needs Chromium and its driver: `sudo apt-get install chromium chromium-driver` "
-                 "(Debian/Ubuntu), or point RLCOURSE_CHROMIUM and RLCOURSE_CHROMEDRIVER at "
-                 "them; and Selenium: `.venv/bin/python -m pip install -e '.[test]'`")
 WRONG_ANSWER_WORDS = "you returned the mean reward; the return is the sum"
 
 pytestmark = pytest.mark.slow
 
 
-def _unavailable(why: str):
-    # CI installs the browser (.ci/run) and sets RLCOURSE_REQUIRE_BROWSER=1: never skip there.
-    if os.environ.get("RLCOURSE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"RLCOURSE_REQUIRE_BROWSER=1, but {why}: {HOW_TO_GET_IT}")
-    pytest.skip(f"{why}: {HOW_TO_GET_IT}")
-
-
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from selenium import webdriver
-    except ImportError:
-        _unavailable("Selenium is not installed")
-    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-        _unavailable(f"no Chromium at {CHROMIUM} or no chromedriver at {CHROMEDRIVER}")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1400,1000", "--no-first-run", "--disable-extensions"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(120)
+    driver = chromium.start()
     yield driver
     driver.quit()
 

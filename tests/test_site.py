@@ -23,6 +23,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import chromium
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -167,16 +168,6 @@ def test_heading_ids_are_githubs():
 
 # ---- The whole site, in a browser -----------------------------------------------------------
 
-CHROMIUM = os.environ.get("RLCOURSE_CHROMIUM") or "/usr/bin/chromium"
-CHROMEDRIVER = os.environ.get("RLCOURSE_CHROMEDRIVER") or "/usr/bin/chromedriver"
-
-
-def _unavailable(why: str):
-    if os.environ.get("RLCOURSE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"RLCOURSE_REQUIRE_BROWSER=1, but {why}")
-    pytest.skip(f"{why}: `apt-get install chromium chromium-driver`")
-
-
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # the test reads the browser's log, not the server's
         pass
@@ -204,24 +195,7 @@ def served(built):
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _unavailable("Selenium is not installed")
-    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-        _unavailable(f"no Chromium at {CHROMIUM} or no chromedriver at {CHROMEDRIVER}")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1400,1000", "--no-first-run", "--disable-extensions",
-                "--disable-background-networking", "--disable-component-update"):
-        options.add_argument(arg)
-    # Every request a page makes, as DevTools reports it (Network.requestWillBeSent).
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(120)
-    driver.set_script_timeout(120)
+    driver = chromium.start(performance_log=True)
     yield driver
     driver.quit()
 

@@ -480,7 +480,11 @@ def _time_limit(seconds: float) -> Iterator[None]:
         yield
         return
 
+    active = [True]  # False once the limit ends: a late alarm then does nothing
+
     def _raise(signum, frame):
+        if not active[0]:
+            return
         if not GRADING and sys.gettrace() is not None:
             # a debugger (pdb, breakpoint(), JupyterLab's) or coverage holds the answer: wait
             signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -494,6 +498,9 @@ def _time_limit(seconds: float) -> Iterator[None]:
     try:
         yield
     finally:
+        # In this order: an alarm already on its way finds the limit over (and does not re-arm
+        # for a debugger) before the timer is stopped and the previous handler is back.
+        active[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         if outer:

@@ -66,6 +66,11 @@ class Snapshot:
             attributes = dict(vars(module))
         except TypeError:
             return
+        if name != "builtins" and not name.startswith("rlcourse"):
+            # a library's private bookkeeping (torch.autograd.profiler._cupti_monitor_module,
+            # set by an honest optimiser step) is the library's to change
+            attributes = {k: v for k, v in attributes.items()
+                          if not (k.startswith("_") and not k.startswith("__"))}
         self.modules[name] = module
         self.attributes[name] = attributes
         for key, value in attributes.items():
