@@ -73,7 +73,8 @@ def run(folder: Path, out: Path, jobs: int, sandboxed: bool, timeout: float) -> 
 
 def check_scores(out: Path, kinds: dict[str, str]) -> dict[str, int]:
     with open(out / "gradebook.csv", newline="") as f:
-        rows = {r["student"]: r for r in csv.DictReader(f)}
+        rows = {r["student"]: r for r in csv.DictReader(f)
+                if r["student"] != "Points Possible"}  # the gradebook's row of maxima
     totals = {s: float(r["total"]) for s, r in rows.items()}
     full = max(totals.values())
     bad = [s for s, kind in kinds.items()
